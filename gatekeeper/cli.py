@@ -1,0 +1,89 @@
+"""The command line: parse, dispatch to one module per verb, turn errors into one line.
+
+Command modules are imported only when their verb runs, so ``gatekeeper --version`` pays for
+nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+#: verb -> module with ``add_arguments(parser)`` and ``main(args) -> int``; the help text is
+#: the module's first docstring line.
+COMMANDS: dict[str, str] = {
+    "run": "gatekeeper.commands.run",
+    "stages": "gatekeeper.commands.stages",
+}
+
+
+def _version() -> str:
+    from gatekeeper import __version__
+
+    return f"gatekeeper {__version__}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gatekeeper",
+        description="A quality gate for pushes, CI and coding agents.",
+    )
+    parser.add_argument("-V", "--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for verb, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or "").strip().splitlines()
+        cmd = sub.add_parser(verb, help=doc[0] if doc else "", description=doc[0] if doc else "")
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def _error(message: str, hint: str = "") -> None:
+    print(f"gatekeeper: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gatekeeper`` console script and ``python -m gatekeeper``."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list in (["--version"], ["-V"]):
+        print(_version())
+        return 0
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.process import kill_all
+
+    try:
+        args = build_parser().parse_args(args_list)
+        code: int = args._module.main(args)
+        return code
+    except GatekeeperError as exc:
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        kill_all()
+        _error("interrupted", "nothing was changed; run the gate again when ready")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not our failure, but never a pass either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 2
+    except Exception as exc:
+        if os.environ.get("GATEKEEPER_DEBUG"):
+            traceback.print_exc()
+        _error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in gatekeeper; rerun with GATEKEEPER_DEBUG=1 for the traceback",
+        )
+        return 2
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Command-line options shared by the verbs that run the gate."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from gatekeeper.formats import ReportOptions
+
+
+def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every verb that runs the gate (run, verify, ci, loop …)."""
+    parser.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this stage (repeatable); enables it explicitly",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="skip this stage, loudly (repeatable; also GATEKEEPER_SKIP=a,b)",
+    )
+    parser.add_argument("--base", metavar="REF", help="check only what changed since REF")
+    parser.add_argument("--no-cache", action="store_true", help="ignore cached stage results")
+    parser.add_argument(
+        "--fail-fast", action="store_true", help="stop the remaining stages at the first failure"
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, metavar="N", help="stages to run at once (default: one per core)"
+    )
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, default: str = "text") -> None:
+    parser.add_argument(
+        "--format",
+        "-f",
+        default=default,
+        metavar="FORMAT",
+        help=f"report format: text, agent, json, … (default: {default})",
+    )
+    parser.add_argument(
+        "--max-report-chars",
+        type=int,
+        metavar="N",
+        help="size cap of the agent report (default: 8000)",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in text output (default: auto, off when piped or NO_COLOR)",
+    )
+
+
+def use_color(choice: str, stream: object = None) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    target = stream or sys.stdout
+    isatty = getattr(target, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def report_options(args: argparse.Namespace, default_max: int = 8000) -> ReportOptions:
+    return ReportOptions(
+        color=use_color(args.color),
+        max_chars=args.max_report_chars or default_max,
+    )

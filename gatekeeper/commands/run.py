@@ -1,0 +1,47 @@
+"""Run the gate on the working tree (exit 0 clean, 1 findings, 2 could not run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from gatekeeper.commands.options import add_gate_arguments, add_report_arguments
+
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="limit the run to these paths")
+    add_gate_arguments(parser)
+    add_report_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gatekeeper.commands.options import report_options, use_color
+    from gatekeeper.gate import GateRequest, run_gate
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.reporting import emit, resolve_format
+
+    plugins = load_plugins()
+    fmt = resolve_format(plugins, args.format)
+    live = fmt.name == "text" and use_color(args.color, sys.stderr) and sys.stderr.isatty()
+    progress = None
+    if live:
+        from gatekeeper.progress import Progress
+
+        progress = Progress(color=use_color(args.color, sys.stderr))
+    request = GateRequest(
+        paths=tuple(args.paths),
+        only=tuple(args.stage),
+        skip=tuple(args.skip),
+        base=args.base,
+        use_cache=not args.no_cache,
+        fail_fast=args.fail_fast or None,
+        jobs=args.jobs,
+        listener=progress,
+    )
+    try:
+        result = run_gate(request, plugins)
+    finally:
+        if progress:
+            progress.close()
+    emit(result, fmt, report_options(args), stage_lines=not live)
+    return result.exit_code

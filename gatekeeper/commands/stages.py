@@ -1,0 +1,43 @@
+"""List the stages from all plugins, where each comes from, and whether it would run."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+
+    from gatekeeper import git
+    from gatekeeper.gate import load_config
+    from gatekeeper.plugins import load_plugins
+
+    plugins = load_plugins()
+    root = git.repo_root()
+    config, registered = load_config(root, plugins)
+    rows: list[dict[str, str]] = []
+    for name, reg in registered.items():
+        user = config.stage(name)
+        enabled = user.get("enabled", reg.stage.default_enabled)
+        rows.append(
+            {
+                "name": name,
+                "plugin": reg.plugin,
+                "tool": reg.stage.tool or "",
+                "enabled": "on" if enabled else "off",
+                "scope": "files" if reg.stage.file_local else "project",
+                "description": reg.stage.description,
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows) if rows else 10
+    for r in rows:
+        print(f"{r['name']:<{width}}  {r['enabled']:<3}  {r['description']}  [{r['plugin']}]")
+    print(f"\nconfig: {config.source or 'none (zero-config defaults)'}")
+    return 0

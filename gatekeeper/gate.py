@@ -1,0 +1,306 @@
+"""One run of the gate: config -> scope -> plan -> stages -> verdict.
+
+:func:`run_gate` is what every trigger (a person, the pre-push hook, CI, the loop) calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import git
+from gatekeeper.config import (
+    COMMON_STAGE_OPTIONS,
+    Config,
+    Option,
+    as_option,
+    read_settings,
+    validate,
+)
+from gatekeeper.environment import Probe, probe, project_python
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.executor import Job, Listener, execute
+from gatekeeper.layout import discover
+from gatekeeper.models import RunResult, StageResult, verdict_of
+from gatekeeper.plugins import PluginSet, Registered, load_plugins
+from gatekeeper.runner import run_stage
+from gatekeeper.stage import Layout, Stage, StageContext, matches
+from gatekeeper.state import state_dir
+
+SCOPE_SKIP = (
+    "scope"  # StageResult.extra["skip"] for stages skipped because nothing relevant changed
+)
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    """What to check and how.
+
+    :ivar paths: limit the run to these paths (files or directories, repo-relative).
+    :ivar only: run only these stages (``--stage``); naming a stage enables it explicitly.
+    :ivar skip: skip these stages, loudly (``--skip``).
+    :ivar base: check only what changed since this commit (file-local stages see only the
+        changed files; whole-program stages run if something relevant changed).
+    :ivar head: the commit being checked when it is not the working tree (push gate).
+    """
+
+    root: Path | None = None
+    paths: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    base: str | None = None
+    head: str | None = None
+    trigger: str = "person"
+    use_cache: bool = True
+    fail_fast: bool | None = None
+    jobs: int | None = None
+    state: Path | None = None
+    listener: Listener | None = None
+
+
+@dataclass
+class Plan:
+    """The stages of one run, each either runnable (a context) or already decided (a result)."""
+
+    root: Path
+    config: Config
+    registered: dict[str, Registered]
+    layout: Layout
+    contexts: dict[str, StageContext] = field(default_factory=dict)
+    decided: dict[str, StageResult] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)
+    tools: dict[str, str] = field(default_factory=dict)
+
+
+def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
+    """Read, let plugins adjust, and validate the settings; also returns the stages."""
+    source, settings = read_settings(root)
+    plugins.configure(settings, root)
+    from gatekeeper.config import GLOBAL_OPTIONS, validate_mapping
+
+    # Top-level keys first: the command stages are declared there.
+    validate_mapping(
+        _label(source), {k: v for k, v in settings.items() if k != "stages"}, GLOBAL_OPTIONS
+    )
+    registered = plugins.stages(settings)
+    stage_options = {
+        name: {k: as_option(v) for k, v in reg.stage.options.items()}
+        for name, reg in registered.items()
+    }
+    return validate(source, settings, stage_options), registered
+
+
+def _label(source: str | None) -> str:
+    return "[tool.gatekeeper]" if source == "pyproject.toml" else (source or "config")
+
+
+def _unknown_stage(name: str, known: Sequence[str]) -> GatekeeperError:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known stages: {', '.join(sorted(known))}"
+    return GatekeeperError(f"unknown stage {name!r}", hint)
+
+
+def env_skips() -> tuple[str, ...]:
+    """Stages named in ``GATEKEEPER_SKIP`` (comma separated)."""
+    raw = os.environ.get("GATEKEEPER_SKIP", "")
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
+def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
+    """Decide which stages run, with which files and interpreter, and which are skipped."""
+    root = git.repo_root(request.root)
+    plugins = plugins or load_plugins()
+    config, registered = load_config(root, plugins)
+    for name in (*request.only, *request.skip):
+        if name not in registered:
+            raise _unknown_stage(name, list(registered))
+    layout = discover(root)
+    the_plan = Plan(root, config, registered, layout)
+    files = _scope_files(root, request, config)
+    py = project_python(root, config.get("python"))
+    tools = {
+        (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
+    }
+    project_probe = probe(py, tools)
+    own_probe = probe(Path(sys.executable), tools) if Path(sys.executable) != py else project_probe
+    state = request.state or state_dir(root)
+    skips = set(request.skip) | set(env_skips())
+    for reg in registered.values():
+        _plan_stage(the_plan, request, reg.stage, files, skips, py, project_probe, own_probe, state)
+    return the_plan
+
+
+def _scope_files(root: Path, request: GateRequest, config: Config) -> tuple[list[str], bool]:
+    files = git.list_files(root)
+    whole = request.base is None
+    if request.base is not None:
+        changed = set(git.changed_files(root, request.base, request.head))
+        files = [f for f in files if f in changed]
+    excluded = [str(p) for p in config.get("exclude")]
+    if excluded:
+        files = [f for f in files if not matches(f, excluded)]
+    if request.paths:
+        prefixes = [p.rstrip("/") for p in request.paths]
+        files = [f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes)]
+        whole = False
+    return files, whole
+
+
+def _plan_stage(
+    the_plan: Plan,
+    request: GateRequest,
+    stage: Stage,
+    scope: tuple[list[str], bool],
+    skips: set[str],
+    py: Path,
+    project_probe: Probe,
+    own_probe: Probe,
+    state: Path,
+) -> None:
+    name = stage.name
+    user = the_plan.config.stage(name)
+    explicit = name in request.only or user.get("enabled") is True
+    enabled = explicit or (user.get("enabled", stage.default_enabled) and not request.only)
+    if not enabled:
+        return
+    the_plan.order.append(name)
+
+    def skip(reason: str, **extra: Any) -> None:
+        the_plan.decided[name] = StageResult(name, "skipped", reason=reason, extra=extra)
+
+    if name in skips:
+        return skip("skipped on request (--skip / GATEKEEPER_SKIP)", requested=True)
+    python = py
+    if stage.tool:
+        version = project_probe.tools.get(stage.tool)
+        if version is None and not stage.needs_project_python:
+            version = own_probe.tools.get(stage.tool)
+            python = own_probe.python
+        if version is None:
+            package = stage.package or stage.tool
+            where = f"{py}"
+            if explicit:
+                the_plan.decided[name] = StageResult(
+                    name,
+                    "error",
+                    reason=f"{stage.tool} is not installed in {where}; "
+                    f"install it with `{py} -m pip install {package}`",
+                )
+                return
+            return skip(
+                f"{stage.tool} is not installed in {where} "
+                f"(`{py} -m pip install {package}` enables it)"
+            )
+        the_plan.tools[stage.tool] = version
+    files, whole = scope
+    mine = tuple(f for f in files if matches(f, stage.patterns))
+    if stage.file_local and not mine:
+        return skip("no files to check", skip_kind=SCOPE_SKIP)
+    if (
+        not stage.file_local
+        and not whole
+        and not any(matches(f, stage.relevant_patterns) for f in files)
+    ):
+        return skip("no relevant files changed", skip_kind=SCOPE_SKIP)
+    options: dict[str, Any] = {k: o.default for k, o in COMMON_STAGE_OPTIONS.items()}
+    options.update({k: as_option(v).default for k, v in stage.options.items()})
+    options["timeout"] = stage.timeout if stage.timeout else the_plan.config.get("timeout")
+    if "timeout" in the_plan.config.settings and "timeout" not in user:
+        options["timeout"] = the_plan.config.get("timeout")
+    options.update({k: v for k, v in user.items() if v is not None})
+    timeout = float(options["timeout"])
+    the_plan.contexts[name] = StageContext(
+        stage=stage,
+        root=the_plan.root,
+        files=mine,
+        whole_tree=whole,
+        options=options,
+        python=python,
+        project_python=py,
+        layout=the_plan.layout,
+        deadline=time.monotonic() + timeout,  # reset when the stage actually starts
+        cache_dir=state / "tools" / name,
+        env=_tool_env(state),
+    )
+
+
+def _tool_env(state: Path) -> dict[str, str]:
+    # Tool caches go under .gatekeeper/ so a check never writes into the working tree.
+    return {
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MYPY_CACHE_DIR": str(state / "tools" / "mypy-cache"),
+        "RUFF_CACHE_DIR": str(state / "tools" / "ruff-cache"),
+        "NO_COLOR": "1",
+    }
+
+
+def _start(ctx: StageContext) -> Callable[[], StageResult]:
+    def work() -> StageResult:
+        timeout = float(ctx.options["timeout"])
+        fresh = StageContext(**{**ctx.__dict__, "deadline": time.monotonic() + timeout})
+        fresh.cache_dir.mkdir(parents=True, exist_ok=True)
+        return run_stage(fresh)
+
+    return work
+
+
+def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
+    """Run the gate once and return the run's result (the caller reports and records it)."""
+    started = time.monotonic()
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    the_plan = plan(request, plugins)
+    root = the_plan.root
+    commit = request.head or git.head_sha(root)
+    tree = _tree_id(root, request)
+    jobs = [
+        Job(name, _start(ctx), ctx.stage.after, ctx.stage.writes)
+        for name, ctx in the_plan.contexts.items()
+    ]
+    for name, result in the_plan.decided.items():
+        if request.listener:
+            request.listener(name, result)
+    workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
+    fail_fast = (
+        request.fail_fast
+        if request.fail_fast is not None
+        else bool(the_plan.config.get("fail_fast"))
+    )
+    ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+    results = {**the_plan.decided, **ran}
+    stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    all_scope = bool(stages) and all(
+        s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
+    )
+    verdict = verdict_of(stages, all_skipped_ok=all_scope)
+    return RunResult(
+        verdict=verdict,
+        tree=tree,
+        duration_s=time.monotonic() - started,
+        stages=stages,
+        root=str(root),
+        commit=commit,
+        trigger=request.trigger,
+        started_at=stamp,
+        tools=the_plan.tools,
+    )
+
+
+def _version(the_plan: Plan, name: str) -> str | None:
+    tool = the_plan.registered[name].stage.tool
+    return the_plan.tools.get(tool) if tool else None
+
+
+def _tree_id(root: Path, request: GateRequest) -> str:
+    if request.head:
+        return git.git(root, "rev-parse", f"{request.head}^{{tree}}").strip()
+    return git.tree_hash(root)
+
+
+__all__ = ["GateRequest", "Option", "Plan", "load_config", "plan", "run_gate"]

@@ -1,0 +1,147 @@
+"""The records that flow through a run: findings, stage results and the run itself.
+
+Field names are the JSON report's field names (DESIGN.md, report version 1), so a record and
+its JSON form never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "error", "skipped"]
+Verdict = Literal["passed", "failed", "error"]
+Severity = Literal["error", "warning", "note"]
+
+STATUSES: tuple[Status, ...] = ("passed", "failed", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a stage found.
+
+    ``path`` is repo-relative and POSIX; ``line``/``column`` are 1-based, 0 when unknown.
+    ``fingerprint`` is filled in by the core (see :mod:`gatekeeper.fingerprint`); a plugin
+    leaves it empty.
+    """
+
+    stage: str
+    tool: str
+    rule: str
+    path: str
+    line: int
+    column: int
+    message: str
+    severity: Severity = "error"
+    fixable: bool = False
+    hint: str = ""
+    fingerprint: str = ""
+
+    @property
+    def location(self) -> str:
+        """``path:line:col`` as editors and agents expect it."""
+        if self.line <= 0:
+            return self.path
+        if self.column <= 0:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}:{self.column}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one stage concluded.
+
+    ``error`` means the stage could not do its job (tool missing, crash, timeout, unparseable
+    output, zero tests); it blocks exactly like ``failed``.
+    """
+
+    name: str
+    status: Status
+    duration_s: float = 0.0
+    findings: tuple[Finding, ...] = ()
+    reason: str | None = None
+    cached: bool = False
+    tool_version: str | None = None
+    files_checked: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        return self.status in ("failed", "error")
+
+    def with_(self, **changes: Any) -> StageResult:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["findings"] = [f.to_json() for f in self.findings]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StageResult:
+        names = cls.__dataclass_fields__
+        kwargs = {k: v for k, v in data.items() if k in names}
+        kwargs["findings"] = tuple(Finding.from_json(f) for f in data.get("findings", ()))
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """All stages over one tree state."""
+
+    verdict: Verdict
+    tree: str
+    duration_s: float
+    stages: tuple[StageResult, ...]
+    root: str = ""
+    commit: str | None = None
+    trigger: str = "person"
+    started_at: str = ""
+    tools: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for s in self.stages for f in s.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return {"passed": 0, "failed": 1, "error": 2}[self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "verdict": self.verdict,
+            "tree": self.tree,
+            "commit": self.commit,
+            "duration_s": round(self.duration_s, 3),
+            "trigger": self.trigger,
+            "started_at": self.started_at,
+            "tools": dict(sorted(self.tools.items())),
+            "stages": [s.to_json() for s in self.stages],
+        }
+
+
+def verdict_of(
+    stages: tuple[StageResult, ...] | list[StageResult], *, all_skipped_ok: bool = False
+) -> Verdict:
+    """Error beats failed beats passed.
+
+    A run in which no stage passed is an error (nothing vouched for the tree) unless the
+    caller knows every skip was deliberate, e.g. a docs-only push that no stage cares about.
+    """
+    statuses = {s.status for s in stages}
+    if "error" in statuses:
+        return "error"
+    if "failed" in statuses:
+        return "failed"
+    if "passed" not in statuses and not (all_skipped_ok and stages):
+        return "error"
+    return "passed"

@@ -1,0 +1,1 @@
+"""Report formats: one module per format, registered by :mod:`gatekeeper.reports.builtin`."""

@@ -1,0 +1,215 @@
+"""What a plugin contributes (:class:`Stage`) and what the core hands it (:class:`StageContext`).
+
+A stage's ``run`` gets a context and returns findings. Everything every stage needs — the
+deadline, process groups, the interpreter, repo-relative paths — lives on the context, so a
+stage plugin stays a parser plus a few lines that start its tool.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from gatekeeper.errors import StageError
+from gatekeeper.models import Finding, Severity
+from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One check, as a plugin registers it.
+
+    :param name: unique stage name, used on the command line and in config.
+    :param run: called with a :class:`StageContext`; returns findings (none means passed),
+        raises :class:`~gatekeeper.StageError` when it cannot do its job, or
+        :class:`~gatekeeper.StageSkip` when it has nothing to do.
+    :param tool: the Python module the stage runs as ``python -m <tool>``; the core checks it
+        is installed (and records its version) before the stage runs.
+    :param package: the distribution to ``pip install`` when ``tool`` is missing.
+    :param needs_project_python: the tool must import the project (pytest, build), so it may
+        not fall back to the gate's own environment.
+    :param file_local: the tool judges each file on its own (ruff, radon), so a change can be
+        checked by passing only the changed files; otherwise it sees the whole program.
+    :param patterns: glob patterns (matched on the path and on the file name) of the files
+        the stage cares about.
+    :param relevant: for whole-program stages, globs of the paths whose change makes the stage
+        worth running; defaults to ``patterns`` plus ``config_files``.
+    :param config_files: files whose content changes the stage's verdict (cache key, tamper).
+    :param options: stage-specific options with their defaults; the default's type is the type
+        the config must have.
+    :param timeout: default seconds before the stage's processes are killed.
+    :param after: stages that must finish before this one starts.
+    :param writes: the stage changes files, so it never runs beside stages that read them.
+    :param cacheable: the result depends only on the inputs (false for network checks).
+    :param default_enabled: enabled in zero-config when its tool is installed.
+    """
+
+    name: str
+    run: Callable[[StageContext], Iterable[Finding]]
+    description: str = ""
+    tool: str | None = None
+    package: str | None = None
+    needs_project_python: bool = False
+    file_local: bool = True
+    patterns: tuple[str, ...] = ("*.py", "*.pyi")
+    relevant: tuple[str, ...] | None = None
+    config_files: tuple[str, ...] = ("pyproject.toml",)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 600.0
+    after: tuple[str, ...] = ()
+    writes: bool = False
+    cacheable: bool = True
+    default_enabled: bool = True
+
+    @property
+    def relevant_patterns(self) -> tuple[str, ...]:
+        if self.relevant is not None:
+            return self.relevant
+        return self.patterns + self.config_files
+
+
+def matches(path: str, patterns: Sequence[str]) -> bool:
+    """True when ``path`` (POSIX, repo-relative) or its file name matches one of ``patterns``."""
+    pure = PurePath(path)
+    return any(pure.match(p) or PurePath(pure.name).match(p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a typical repository keeps its code: found once, offered to every stage."""
+
+    packages: tuple[str, ...]
+    modules: tuple[str, ...]
+    tests: tuple[str, ...]
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Packages and top-level modules: the default targets of type checkers."""
+        return self.packages + self.modules
+
+
+@dataclass(frozen=True)
+class StageContext:
+    """Everything a stage needs to run, prepared by the core.
+
+    :ivar files: repo-relative POSIX paths in scope that match the stage's patterns. For a
+        file-local stage these are exactly the files to check.
+    :ivar whole_tree: true when every file is in scope (no change-based narrowing).
+    :ivar options: the stage's merged options: ``paths``, ``args``, ``timeout`` and the
+        stage-specific ones.
+    :ivar python: the interpreter the tool runs under; ``project_python`` the project's own.
+    """
+
+    stage: Stage
+    root: Path
+    files: tuple[str, ...]
+    whole_tree: bool
+    options: Mapping[str, Any]
+    python: Path
+    project_python: Path
+    layout: Layout
+    deadline: float
+    cache_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def args(self) -> list[str]:
+        """Extra command-line arguments the user configured for the tool."""
+        return [str(a) for a in self.options.get("args", ())]
+
+    @property
+    def paths(self) -> list[str]:
+        """The configured target paths (whole-program stages), or the stage's files."""
+        configured = self.options.get("paths") or []
+        return [str(p) for p in configured]
+
+    def remaining(self) -> float:
+        """Seconds left before the stage's deadline."""
+        return self.deadline - time.monotonic()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        ok: Iterable[int] = (0, 1),
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> Completed:
+        """Run a command in the repository root under the stage's deadline.
+
+        An exit code outside ``ok`` is the tool failing to do its job: :class:`StageError`
+        with the output's tail. A timeout kills the process group and is a ``StageError``.
+        """
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise StageError(f"timed out after {self.options.get('timeout')}s")
+        merged = {**os.environ, **self.env, **(env or {})}
+        try:
+            done = run_process(argv, cwd=self.root, timeout=remaining, env=merged, stdin=stdin)
+        except ProcessTimeout as exc:
+            raise StageError(
+                f"timed out after {self.options.get('timeout')}s (process group killed)",
+                exc.output,
+            ) from None
+        except FileNotFoundError:
+            raise StageError(f"command not found: {argv[0]}") from None
+        if done.returncode not in set(ok):
+            raise StageError(
+                f"{PurePath(argv[0]).name} exited with code {done.returncode}",
+                tail(done.output),
+            )
+        return done
+
+    def run_tool(
+        self,
+        args: Sequence[str],
+        *,
+        ok: Iterable[int] = (0, 1),
+        env: Mapping[str, str] | None = None,
+    ) -> Completed:
+        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage."""
+        if not self.stage.tool:
+            raise StageError(f"stage {self.stage.name} declares no tool to run")
+        return self.run([str(self.python), "-m", self.stage.tool, *args], ok=ok, env=env)
+
+    def relpath(self, path: str | Path) -> str:
+        """A tool's path (absolute or relative to the root) as a repo-relative POSIX path."""
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                p = p.resolve().relative_to(self.root.resolve())
+            except ValueError:
+                return p.as_posix()
+        text = p.as_posix()
+        return text[2:] if text.startswith("./") else text
+
+    def finding(
+        self,
+        rule: str,
+        path: str | Path,
+        line: int,
+        column: int,
+        message: str,
+        *,
+        severity: Severity = "error",
+        fixable: bool = False,
+        hint: str = "",
+        tool: str | None = None,
+    ) -> Finding:
+        """Build a finding for this stage with a repo-relative path."""
+        return Finding(
+            stage=self.stage.name,
+            tool=tool or self.stage.tool or self.stage.name,
+            rule=rule,
+            path=self.relpath(path),
+            line=max(int(line or 0), 0),
+            column=max(int(column or 0), 0),
+            message=message.strip(),
+            severity=severity,
+            fixable=fixable,
+            hint=hint,
+        )

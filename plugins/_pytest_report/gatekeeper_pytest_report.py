@@ -1,0 +1,81 @@
+"""A pytest plugin the ``pytest`` stage loads into the project's pytest (``-p``).
+
+It must run in the project's interpreter, where gatekeeper may not be installed, so it
+imports nothing but pytest and the standard library. It writes one JSON document to the path
+in ``GATEKEEPER_PYTEST_REPORT``: counts, failures with their crash location, collection errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+_state: dict[str, Any] = {
+    "collected": 0,
+    "outcomes": {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "xfailed": 0, "xpassed": 0},
+    "failures": [],
+    "collect_errors": [],
+    "exitstatus": None,
+}
+
+
+def _crash(report: Any) -> dict[str, Any] | None:
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    if crash is None:
+        return None
+    return {"path": str(crash.path), "line": int(crash.lineno), "message": str(crash.message)}
+
+
+def _text(report: Any, limit: int = 1500) -> str:
+    text = str(getattr(report, "longreprtext", "") or report.longrepr or "")
+    return text[-limit:]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _state["collected"] = len(session.items)
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        _state["collect_errors"].append(
+            {"nodeid": report.nodeid, "path": str(report.fspath), "text": _text(report)}
+        )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcomes = _state["outcomes"]
+    if hasattr(report, "wasxfail"):
+        if report.when == "call":
+            outcomes["xfailed" if report.skipped else "xpassed"] += 1
+        return
+    if report.when == "call":
+        outcomes[report.outcome] += 1
+    elif report.failed:
+        outcomes["error"] += 1
+    elif report.skipped and report.when == "setup":
+        outcomes["skipped"] += 1
+    if report.failed:
+        path, line, _domain = report.location
+        _state["failures"].append(
+            {
+                "nodeid": report.nodeid,
+                "when": report.when,
+                "path": str(path),
+                "line": (line or 0) + 1,
+                "crash": _crash(report),
+                "text": _text(report),
+            }
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _state["exitstatus"] = int(exitstatus)
+    target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
+    if target:
+        tmp = f"{target}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(_state, fh)
+        os.replace(tmp, target)

@@ -1,0 +1,89 @@
+"""The ``build`` stage: build an sdist and a wheel with ``python -m build`` in a temp copy.
+
+The build runs on a copy of the repository's files, so a backend that writes ``*.egg-info``
+or ``build/`` into the source tree cannot change the working tree the gate is checking.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import gatekeeper
+from gatekeeper import Finding, Option, Stage, StageContext, StageSkip
+
+MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+OPTIONS = {
+    "isolation": Option(
+        True,
+        help="build in an isolated environment (needs the network or a "
+        "local index); false uses the project's installed backend",
+    ),
+}
+
+
+def _copy_tree(ctx: StageContext, dest: Path) -> None:
+    listing = ctx.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ok=(0,)
+    )
+    for rel in filter(None, listing.stdout.split("\0")):
+        src = ctx.root / rel
+        if src.is_file():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target)
+
+
+def error_excerpt(output: str, lines: int = 12) -> str:
+    """The backend's own error: the lines from the last ``error`` mention, or the tail."""
+    text = output.rstrip().splitlines()
+    marks = [i for i, ln in enumerate(text) if "error" in ln.lower()]
+    start = max(marks[0] if marks else len(text) - lines, len(text) - lines * 2, 0)
+    return "\n".join(text[start : start + lines * 2][-lines * 2 :])
+
+
+def run(ctx: StageContext) -> list[Finding]:
+    marker = next((m for m in MARKERS if (ctx.root / m).is_file()), None)
+    if marker is None:
+        raise StageSkip("no pyproject.toml, setup.py or setup.cfg: nothing to build")
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-build-") as tmp:
+        src, out = Path(tmp) / "src", Path(tmp) / "dist"
+        _copy_tree(ctx, src)
+        argv = [str(ctx.python), "-m", "build", "--sdist", "--wheel", "--outdir", str(out)]
+        if not ctx.options["isolation"]:
+            argv.append("--no-isolation")
+        done = ctx.run([*argv, *ctx.args, str(src)], ok=range(0, 256))
+        built = sorted(p.name for p in out.glob("*")) if out.exists() else []
+    if done.returncode == 0 and any(b.endswith(".whl") for b in built):
+        return []
+    excerpt = error_excerpt(done.output.replace(str(src), "."))
+    return [
+        ctx.finding(
+            "build-failed",
+            marker,
+            0,
+            0,
+            f"the build backend failed (exit {done.returncode}):\n{excerpt}",
+            hint="fix the packaging metadata or the build error shown; "
+            "reproduce with `python -m build`",
+        )
+    ]
+
+
+@gatekeeper.hookimpl
+def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    register(
+        Stage(
+            name="build",
+            run=run,
+            description="build an sdist and a wheel with python -m build",
+            tool="build",
+            needs_project_python=True,
+            file_local=False,
+            options=OPTIONS,
+            config_files=(*MARKERS, "MANIFEST.in"),
+            timeout=900,
+        )
+    )
