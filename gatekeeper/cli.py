@@ -18,6 +18,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, str] = {
     "run": "gatekeeper.commands.run",
     "stages": "gatekeeper.commands.stages",
+    "hook": "gatekeeper.commands.hook",
 }
 
 

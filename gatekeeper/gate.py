@@ -49,6 +49,8 @@ class GateRequest:
     :ivar base: check only what changed since this commit (file-local stages see only the
         changed files; whole-program stages run if something relevant changed).
     :ivar head: the commit being checked when it is not the working tree (push gate).
+    :ivar compare_to: what change-judging stages compare with, without narrowing the scope
+        (the loop's starting tree); defaults to ``base``, else HEAD.
     """
 
     root: Path | None = None
@@ -57,6 +59,7 @@ class GateRequest:
     skip: tuple[str, ...] = ()
     base: str | None = None
     head: str | None = None
+    compare_to: str | None = None
     trigger: str = "person"
     use_cache: bool = True
     fail_fast: bool | None = None
@@ -77,6 +80,7 @@ class Plan:
     decided: dict[str, StageResult] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
+    base: str | None = None
 
 
 def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
@@ -123,6 +127,7 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
             raise _unknown_stage(name, list(registered))
     layout = discover(root)
     the_plan = Plan(root, config, registered, layout)
+    the_plan.base = request.compare_to or request.base or git.head_sha(root)
     files = _scope_files(root, request, config)
     py = project_python(root, config.get("python"))
     tools = {
@@ -228,6 +233,7 @@ def _plan_stage(
         deadline=time.monotonic() + timeout,  # reset when the stage actually starts
         cache_dir=state / "tools" / name,
         env=_tool_env(state),
+        base=the_plan.base,
     )
 
 

@@ -102,6 +102,8 @@ class StageContext:
     :ivar options: the stage's merged options: ``paths``, ``args``, ``timeout`` and the
         stage-specific ones.
     :ivar python: the interpreter the tool runs under; ``project_python`` the project's own.
+    :ivar base: the commit or tree the change is compared with (for stages that judge the
+        change itself, like the tamper guard), or None when there is nothing to compare with.
     """
 
     stage: Stage
@@ -115,6 +117,7 @@ class StageContext:
     deadline: float
     cache_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
+    base: str | None = None
 
     @property
     def args(self) -> list[str]:
