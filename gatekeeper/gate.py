@@ -9,7 +9,7 @@ import difflib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ from gatekeeper.environment import Probe, probe, project_python
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
-from gatekeeper.models import RunResult, StageResult, verdict_of
+from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
@@ -125,20 +125,25 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     for name in (*request.only, *request.skip):
         if name not in registered:
             raise _unknown_stage(name, list(registered))
-    layout = discover(root)
-    the_plan = Plan(root, config, registered, layout)
+    the_plan = Plan(root, config, registered, discover(root))
     the_plan.base = request.compare_to or request.base or git.head_sha(root)
-    files = _scope_files(root, request, config)
     py = project_python(root, config.get("python"))
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
     }
     project_probe = probe(py, tools)
-    own_probe = probe(Path(sys.executable), tools) if Path(sys.executable) != py else project_probe
-    state = request.state or state_dir(root)
-    skips = set(request.skip) | set(env_skips())
+    own = Path(sys.executable)
+    planner = _Planner(
+        the_plan,
+        request,
+        _scope_files(root, request, config),
+        set(request.skip) | set(env_skips()),
+        project_probe,
+        probe(own, tools) if own != py else project_probe,
+        request.state or state_dir(root),
+    )
     for reg in registered.values():
-        _plan_stage(the_plan, request, reg.stage, files, skips, py, project_probe, own_probe, state)
+        planner.add(reg.stage)
     return the_plan
 
 
@@ -158,83 +163,102 @@ def _scope_files(root: Path, request: GateRequest, config: Config) -> tuple[list
     return files, whole
 
 
-def _plan_stage(
-    the_plan: Plan,
-    request: GateRequest,
-    stage: Stage,
-    scope: tuple[list[str], bool],
-    skips: set[str],
-    py: Path,
-    project_probe: Probe,
-    own_probe: Probe,
-    state: Path,
-) -> None:
-    name = stage.name
-    user = the_plan.config.stage(name)
-    explicit = name in request.only or user.get("enabled") is True
-    enabled = explicit or (user.get("enabled", stage.default_enabled) and not request.only)
-    if not enabled:
-        return
-    the_plan.order.append(name)
+@dataclass
+class _Planner:
+    """Decides, stage by stage, whether it runs and with what (one instance per plan)."""
 
-    def skip(reason: str, **extra: Any) -> None:
-        the_plan.decided[name] = StageResult(name, "skipped", reason=reason, extra=extra)
+    plan: Plan
+    request: GateRequest
+    scope: tuple[list[str], bool]
+    skips: set[str]
+    project_probe: Probe
+    own_probe: Probe
+    state: Path
 
-    if name in skips:
-        return skip("skipped on request (--skip / GATEKEEPER_SKIP)", requested=True)
-    python = py
-    if stage.tool:
-        version = project_probe.tools.get(stage.tool)
+    def add(self, stage: Stage) -> None:
+        user = self.plan.config.stage(stage.name)
+        explicit = stage.name in self.request.only or user.get("enabled") is True
+        default = user.get("enabled", stage.default_enabled) and not self.request.only
+        if not (explicit or default):
+            return
+        self.plan.order.append(stage.name)
+        if stage.name in self.skips:
+            return self._decide(stage, "skipped", "skipped on request (--skip / GATEKEEPER_SKIP)")
+        python = self._interpreter(stage, explicit)
+        if python is None:
+            return
+        files, whole = self.scope
+        mine = tuple(f for f in files if matches(f, stage.patterns))
+        reason = _scope_skip(stage, mine, files, whole)
+        if reason:
+            return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
+        options = self._options(stage, user)
+        self.plan.contexts[stage.name] = StageContext(
+            stage=stage,
+            root=self.plan.root,
+            files=mine,
+            whole_tree=whole,
+            options=options,
+            python=python,
+            project_python=self.project_probe.python,
+            layout=self.plan.layout,
+            deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
+            cache_dir=self.state / "tools" / stage.name,
+            env=_tool_env(self.state),
+            base=self.plan.base,
+        )
+
+    def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
+        self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
+
+    def _interpreter(self, stage: Stage, explicit: bool) -> Path | None:
+        """The interpreter that has the stage's tool; None once the stage is decided."""
+        py = self.project_probe.python
+        if not stage.tool:
+            return py
+        version = self.project_probe.tools.get(stage.tool)
         if version is None and not stage.needs_project_python:
-            version = own_probe.tools.get(stage.tool)
-            python = own_probe.python
-        if version is None:
-            package = stage.package or stage.tool
-            where = f"{py}"
-            if explicit:
-                the_plan.decided[name] = StageResult(
-                    name,
-                    "error",
-                    reason=f"{stage.tool} is not installed in {where}; "
-                    f"install it with `{py} -m pip install {package}`",
-                )
-                return
-            return skip(
-                f"{stage.tool} is not installed in {where} "
-                f"(`{py} -m pip install {package}` enables it)"
+            # e.g. gatekeeper installed by pre-commit in its own venv, with the tools beside it
+            version = self.own_probe.tools.get(stage.tool)
+            py = self.own_probe.python
+        if version is not None:
+            self.plan.tools[stage.tool] = version
+            return py
+        project = self.project_probe.python
+        install = f"`{project} -m pip install {stage.package or stage.tool}`"
+        if explicit:
+            self._decide(
+                stage,
+                "error",
+                f"{stage.tool} is not installed in {project}; install it with {install}",
             )
-        the_plan.tools[stage.tool] = version
-    files, whole = scope
-    mine = tuple(f for f in files if matches(f, stage.patterns))
+        else:
+            self._decide(
+                stage,
+                "skipped",
+                f"{stage.tool} is not installed in {project} ({install} enables it)",
+            )
+        return None
+
+    def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults, then the stage's own, then the global timeout, then the user's settings."""
+        options: dict[str, Any] = {k: o.default for k, o in COMMON_STAGE_OPTIONS.items()}
+        options.update({k: as_option(v).default for k, v in stage.options.items()})
+        options["timeout"] = stage.timeout or self.plan.config.get("timeout")
+        if "timeout" in self.plan.config.settings:
+            options["timeout"] = self.plan.config.get("timeout")
+        options.update({k: v for k, v in user.items() if v is not None})
+        return options
+
+
+def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
+    """Why the change gives the stage nothing to do ("" when it has work)."""
     if stage.file_local and not mine:
-        return skip("no files to check", skip_kind=SCOPE_SKIP)
-    if (
-        not stage.file_local
-        and not whole
-        and not any(matches(f, stage.relevant_patterns) for f in files)
-    ):
-        return skip("no relevant files changed", skip_kind=SCOPE_SKIP)
-    options: dict[str, Any] = {k: o.default for k, o in COMMON_STAGE_OPTIONS.items()}
-    options.update({k: as_option(v).default for k, v in stage.options.items()})
-    options["timeout"] = stage.timeout if stage.timeout else the_plan.config.get("timeout")
-    if "timeout" in the_plan.config.settings and "timeout" not in user:
-        options["timeout"] = the_plan.config.get("timeout")
-    options.update({k: v for k, v in user.items() if v is not None})
-    timeout = float(options["timeout"])
-    the_plan.contexts[name] = StageContext(
-        stage=stage,
-        root=the_plan.root,
-        files=mine,
-        whole_tree=whole,
-        options=options,
-        python=python,
-        project_python=py,
-        layout=the_plan.layout,
-        deadline=time.monotonic() + timeout,  # reset when the stage actually starts
-        cache_dir=state / "tools" / name,
-        env=_tool_env(state),
-        base=the_plan.base,
-    )
+        return "no files to check"
+    relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
+    if not stage.file_local and not relevant:
+        return "no relevant files changed"
+    return ""
 
 
 def _tool_env(state: Path) -> dict[str, str]:
