@@ -36,6 +36,9 @@ class Finding:
     fixable: bool = False
     hint: str = ""
     fingerprint: str = ""
+    #: recorded in the repository's baseline (see :mod:`gatekeeper.baseline`): reported and
+    #: counted, but it does not fail the gate.
+    baselined: bool = False
 
     @property
     def location(self) -> str:
