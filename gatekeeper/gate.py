@@ -66,6 +66,7 @@ class GateRequest:
     jobs: int | None = None
     state: Path | None = None
     listener: Listener | None = None
+    record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
 
 
 @dataclass
@@ -309,7 +310,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
     verdict = verdict_of(stages, all_skipped_ok=all_scope)
-    return RunResult(
+    outcome = RunResult(
         verdict=verdict,
         tree=tree,
         duration_s=time.monotonic() - started,
@@ -320,6 +321,19 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         started_at=stamp,
         tools=the_plan.tools,
     )
+    if request.record:
+        _record(request.state or state_dir(root), outcome)
+    return outcome
+
+
+def _record(state: Path, result: RunResult) -> None:
+    from gatekeeper import ledger
+
+    try:
+        ledger.record_run(state, result)
+    except GatekeeperError as exc:
+        # The verdict stands; only its record is missing, and the user is told so.
+        print(f"gatekeeper: warning: run not recorded: {exc.message}", file=sys.stderr)
 
 
 def _version(the_plan: Plan, name: str) -> str | None:
