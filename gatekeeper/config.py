@@ -68,6 +68,9 @@ GLOBAL_OPTIONS: dict[str, Option] = {
     "fail_fast": Option(False, help="stop the other stages at the first failure"),
     "cache": Option(True, help="reuse results of stages whose inputs did not change"),
     "exclude": Option([], check=_str_list, help="globs of files no stage checks"),
+    "baseline": Option(
+        ".gatekeeper-baseline.json", (str,), help="committed file of baselined findings"
+    ),
     "stages": Option({}, (dict,), help="per-stage settings, keyed by stage name"),
     "commands": Option({}, (dict,), help="extra stages that run a command line"),
 }

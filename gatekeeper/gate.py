@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import git
+from gatekeeper.baseline import apply_baseline
+from gatekeeper.baseline import load as load_baseline
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     Config,
@@ -67,6 +69,7 @@ class GateRequest:
     state: Path | None = None
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
+    use_baseline: bool = True  # findings recorded in the baseline file do not block
 
 
 @dataclass
@@ -288,6 +291,8 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     the_plan = plan(request, plugins)
     root = the_plan.root
+    # Read before the stages run: a broken baseline file must not waste a whole run.
+    held = load_baseline(root, the_plan.config.get("baseline"), request.head)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
     jobs = [
@@ -306,6 +311,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
     results = {**the_plan.decided, **ran}
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    stages = apply_baseline(stages, held if request.use_baseline else None)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )

@@ -17,7 +17,7 @@ RESERVE = 400  # room kept for the left-out line
 
 
 def headline(run: RunResult) -> str:
-    findings = [f for s in run.stages for f in s.findings]
+    findings = [f for s in run.stages for f in s.findings if not f.baselined]
     files = len({f.path for f in findings})
     errors = [s for s in run.stages if s.status == "error"]
     parts = []
@@ -74,7 +74,7 @@ def render(run: RunResult, options: ReportOptions) -> str:
     size = sum(len(line) + 1 for line in out)
     left: Counter[str] = Counter()
     left_files: set[str] = set()
-    for path, entries in by_file(run.findings).items():
+    for path, entries in by_file(f for f in run.findings if not f.baselined).items():
         header = ["", f"## `{path}`"]
         for entry in entries:
             line = _item(entry)

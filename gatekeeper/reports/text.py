@@ -20,17 +20,21 @@ def stage_line(s: StageResult, color: bool) -> str:
     took = f"{s.duration_s:6.2f}s" if s.status != "skipped" else " " * 7
     detail = ""
     if s.status == "failed":
-        n = sum(1 for f in s.findings)
+        n = sum(1 for f in s.findings if not f.baselined)
         detail = f"{n} finding{'s' if n != 1 else ''}"
     elif s.status in ("error", "skipped"):
         detail = f"{s.status}: {(s.reason or '').splitlines()[0] if s.reason else ''}"
+    held = sum(1 for f in s.findings if f.baselined)
+    if held:
+        detail = f"{detail} ({held} baselined)".strip()
     if s.cached:
         detail = f"{detail} (cached)".strip()
     return f"  {mark} {s.name:<14} {took}  {detail}".rstrip()
 
 
 def summary(run: RunResult, color: bool) -> str:
-    findings = len(run.findings)
+    findings = sum(1 for f in run.findings if not f.baselined)
+    held = len(run.findings) - findings
     failed = [s.name for s in run.stages if s.status == "failed"]
     errors = [s.name for s in run.stages if s.status == "error"]
     passed = sum(1 for s in run.stages if s.status == "passed")
@@ -43,6 +47,8 @@ def summary(run: RunResult, color: bool) -> str:
         parts.append(f"could not run: {', '.join(errors)}")
     if skipped:
         parts.append(f"{skipped} skipped")
+    if held:
+        parts.append(f"{held} baselined")
     tree = run.commit[:10] if run.commit else run.tree[:10]
     return f"{word}  {' · '.join(parts)} · {run.duration_s:.2f}s · tree {tree}"
 
@@ -56,7 +62,7 @@ def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) 
         if s.status == "error" and s.reason and "\n" in s.reason:
             out += ["", paint(f"{s.name} could not run:", _COLOR["error"], color)]
             out += ["    " + ln for ln in s.reason.splitlines()]
-    for path, entries in by_file(run.findings).items():
+    for path, entries in by_file(f for f in run.findings if not f.baselined).items():
         out += ["", paint(path, "1", color)]
         for e in entries:
             f = e.first
