@@ -57,6 +57,24 @@ def add_report_arguments(parser: argparse.ArgumentParser, default: str = "text")
     )
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--output`` (several reports from one run) and ``--no-baseline``."""
+    parser.add_argument(
+        "--output",
+        "-o",
+        action="append",
+        default=[],
+        metavar="[FORMAT=]FILE",
+        help="also write the report in FORMAT to FILE (repeatable, e.g. sarif=gate.sarif); "
+        "a bare FILE takes the --format report instead of stdout",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="report baselined findings as new (ignore .gatekeeper-baseline.json)",
+    )
+
+
 def use_color(choice: str, stream: object = None) -> bool:
     if choice == "always":
         return True

@@ -7,21 +7,28 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from gatekeeper.commands.options import add_gate_arguments, add_report_arguments
+    from gatekeeper.commands.options import (
+        add_gate_arguments,
+        add_output_arguments,
+        add_report_arguments,
+    )
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="limit the run to these paths")
     add_gate_arguments(parser)
     add_report_arguments(parser)
+    add_output_arguments(parser)
 
 
 def main(args: argparse.Namespace) -> int:
     from gatekeeper.commands.options import report_options, use_color
     from gatekeeper.gate import GateRequest, run_gate
+    from gatekeeper.outputs import parse_outputs, write_reports
     from gatekeeper.plugins import load_plugins
-    from gatekeeper.reporting import emit, resolve_format
+    from gatekeeper.reporting import resolve_format
 
     plugins = load_plugins()
     fmt = resolve_format(plugins, args.format)
+    outputs = parse_outputs(plugins, args.format, args.output)
     live = fmt.name == "text" and use_color(args.color, sys.stderr) and sys.stderr.isatty()
     progress = None
     if live:
@@ -37,11 +44,12 @@ def main(args: argparse.Namespace) -> int:
         fail_fast=args.fail_fast or None,
         jobs=args.jobs,
         listener=progress,
+        use_baseline=not args.no_baseline,
     )
     try:
         result = run_gate(request, plugins)
     finally:
         if progress:
             progress.close()
-    emit(result, fmt, report_options(args), stage_lines=not live)
+    write_reports(result, fmt, report_options(args), outputs, stage_lines=not live)
     return result.exit_code
