@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "run": "gatekeeper.commands.run",
     "stages": "gatekeeper.commands.stages",
     "hook": "gatekeeper.commands.hook",
+    "install": "gatekeeper.commands.install",
+    "uninstall": "gatekeeper.commands.uninstall",
 }
 
 

@@ -8,9 +8,12 @@ from there when its stage allows it; tests and builds always need the project's 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,27 +45,67 @@ def _bin(venv: Path) -> Path:
 
 
 def project_python(root: Path, configured: str | None = None) -> Path:
-    """The interpreter whose environment holds the project and its tools."""
+    """The interpreter whose environment holds the project and its tools.
+
+    A relative ``configured`` path and ``.venv`` are looked up in ``root`` and then in the
+    repository's main worktree, so a linked worktree (or the push gate's snapshot of a
+    commit) uses the project's environment.
+    """
     if configured:
-        path = Path(configured).expanduser()
-        if not path.is_absolute():
-            path = root / path
-        if not path.exists():
-            raise GatekeeperError(
-                f"configured python {configured!r} does not exist",
-                "fix `python` in the gatekeeper config or create the virtualenv",
-            )
-        return path
-    own_venv = Path(sys.prefix)
+        return _configured(root, configured)
+    own_venv = Path(sys.prefix).resolve()
     active = os.environ.get("VIRTUAL_ENV")
-    if active and Path(active).resolve() != own_venv.resolve() and _bin(Path(active)).exists():
+    if active and Path(active).resolve() != own_venv and _bin(Path(active)).exists():
         return _bin(Path(active))
-    local = _bin(root / ".venv")
-    if local.exists():
-        return local
+    if active:
+        # VIRTUAL_ENV is our own env: a runner such as pre-commit put us there and hid the
+        # user's activated venv, which is still on PATH behind ours.
+        shadowed = _venv_on_path(own_venv)
+        if shadowed is not None:
+            return shadowed
+    for place in _roots(root):
+        if _bin(place / ".venv").exists():
+            return _bin(place / ".venv")
     if active and _bin(Path(active)).exists():
         return _bin(Path(active))
     return Path(sys.executable)
+
+
+def _configured(root: Path, configured: str) -> Path:
+    path = Path(configured).expanduser()
+    candidates = [path] if path.is_absolute() else [place / path for place in _roots(root)]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise GatekeeperError(
+        f"configured python {configured!r} does not exist",
+        "fix `python` in the gatekeeper config or create the virtualenv",
+    )
+
+
+def _roots(root: Path) -> list[Path]:
+    """``root``, then the main worktree when ``root`` is a linked worktree of it."""
+    if (root / ".git").is_dir() or not (root / ".git").exists():
+        return [root]
+    from gatekeeper import git
+
+    common = git.git(
+        root, "rev-parse", "--path-format=absolute", "--git-common-dir", check=False
+    ).strip()
+    main = Path(common).parent if common and Path(common).name == ".git" else None
+    return [root, main] if main is not None and main != root else [root]
+
+
+def _venv_on_path(own_venv: Path) -> Path | None:
+    """The first virtualenv on PATH that is not ``own_venv``."""
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        if not entry:
+            continue
+        venv = Path(entry).parent
+        is_venv = (venv / "pyvenv.cfg").is_file() and _bin(venv).exists()
+        if is_venv and venv.resolve() != own_venv:
+            return _bin(venv)
+    return None
 
 
 @dataclass(frozen=True)
@@ -77,12 +120,29 @@ class Probe:
 _probes: dict[tuple[str, tuple[tuple[str, str], ...]], Probe] = {}
 
 
-def probe(python: Path, tools: Iterable[tuple[str, str]]) -> Probe:
-    """Ask ``python`` which of ``tools`` (module, distribution) it can import, in one process."""
+def probe(python: Path, tools: Iterable[tuple[str, str]], cache: Path | None = None) -> Probe:
+    """Ask ``python`` which of ``tools`` (module, distribution) it can import, in one process.
+
+    With ``cache`` (the state dir) the answer is kept on disk until the interpreter or its
+    installed packages change (see :func:`~gatekeeper.hashing.interpreter_stamp`), so a run
+    with nothing to do starts no interpreter.
+    """
     wanted = tuple(sorted(set(tools)))
     key = (str(python), wanted)
     if key in _probes:
         return _probes[key]
+    stored = _probe_file(cache, python, wanted) if cache else None
+    stamp = _probe_stamp(python)
+    result = _load_probe(stored, python, stamp) if stored else None
+    if result is None:
+        result = _run_probe(python, wanted)
+        if stored:
+            _store_probe(stored, stamp, result)
+    _probes[key] = result
+    return result
+
+
+def _run_probe(python: Path, wanted: tuple[tuple[str, str], ...]) -> Probe:
     try:
         done = run_process(
             [str(python), "-c", _PROBE, json.dumps(dict(wanted))],
@@ -101,6 +161,39 @@ def probe(python: Path, tools: Iterable[tuple[str, str]]) -> Probe:
             f"the project interpreter {python} did not answer the tool probe: {done.output[-300:]}",
             "check that it is a Python 3 interpreter",
         ) from None
-    result = Probe(python, str(data["python"]), dict(data["tools"]))
-    _probes[key] = result
-    return result
+    return Probe(python, str(data["python"]), dict(data["tools"]))
+
+
+def _probe_file(state: Path, python: Path, wanted: tuple[tuple[str, str], ...]) -> Path:
+    name = hashlib.sha256(json.dumps([str(python), wanted]).encode()).hexdigest()[:32]
+    return state / "cache" / "probe" / f"{name}.json"
+
+
+def _probe_stamp(python: Path) -> str:
+    from gatekeeper.hashing import interpreter_stamp
+
+    # What the interpreter can import also depends on these.
+    extra = [os.environ.get(k, "") for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE")]
+    return f"{interpreter_stamp(python)}:{extra}"
+
+
+def _load_probe(path: Path, python: Path, stamp: str) -> Probe | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["stamp"] != stamp:
+            return None
+        return Probe(python, str(data["python_version"]), dict(data["tools"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing or damaged: probe again
+
+
+def _store_probe(path: Path, stamp: str, result: Probe) -> None:
+    entry = {"stamp": stamp, "python_version": result.python_version, "tools": result.tools}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()  # only the next run's speed is lost

@@ -6,7 +6,10 @@ import argparse
 import importlib
 
 #: hook name -> module in gatekeeper.hooks with ``add_arguments`` and ``main``.
-HOOKS: dict[str, str] = {}
+HOOKS: dict[str, str] = {
+    "pre-push": "gatekeeper.hooks.pre_push",
+    "pre-commit": "gatekeeper.hooks.pre_commit",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

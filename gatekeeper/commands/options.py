@@ -26,6 +26,11 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip this stage, loudly (repeatable; also GATEKEEPER_SKIP=a,b)",
     )
     parser.add_argument("--base", metavar="REF", help="check only what changed since REF")
+    parser.add_argument(
+        "--all-files",
+        action="store_true",
+        help="check every file, not only what changed (overrides --base and the push's base)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="ignore cached stage results")
     parser.add_argument(
         "--fail-fast", action="store_true", help="stop the remaining stages at the first failure"

@@ -1,0 +1,153 @@
+"""Run the gate over the commits of a push and say, per commit, what was checked and how.
+
+Shared by the native pre-push hook and the pre-commit hook: both turn their protocol into
+:class:`~gatekeeper.pushrefs.Check` records and hand them here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatekeeper import snapshot
+from gatekeeper.pushrefs import Check, Skipped
+
+BYPASS = "git push --no-verify"
+
+# Set by git for the hook; they would point our own git calls (and the project's tests, which
+# may run git) at the wrong repository once we work in a snapshot.
+_GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")
+
+
+@dataclass(frozen=True)
+class PushOptions:
+    """How the hook was asked to check: the gate options it accepts on its command line."""
+
+    all_files: bool = False
+    base: str | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    use_cache: bool = True
+    fail_fast: bool | None = None
+    jobs: int | None = None
+    format: str = "text"
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> PushOptions:
+        return cls(
+            all_files=bool(getattr(args, "all_files", False)),
+            base=getattr(args, "base", None),
+            only=tuple(getattr(args, "stage", ()) or ()),
+            skip=tuple(getattr(args, "skip", ()) or ()),
+            use_cache=not getattr(args, "no_cache", False),
+            fail_fast=getattr(args, "fail_fast", False) or None,
+            jobs=getattr(args, "jobs", None),
+            format=getattr(args, "format", "text"),
+        )
+
+
+def say(message: str) -> None:
+    """A status line for the person pushing (stderr, so stdout stays the report)."""
+    sys.stdout.flush()
+    print(f"gatekeeper: {message}", file=sys.stderr, flush=True)
+
+
+def forget_hook_location() -> None:
+    """Drop git's location variables so every git call finds its repository from its cwd."""
+    for name in _GIT_LOCATION_VARS:
+        os.environ.pop(name, None)
+
+
+def _announce_skips(options: PushOptions) -> None:
+    from gatekeeper.gate import env_skips
+
+    named = [*options.skip, *(s for s in env_skips() if s not in options.skip)]
+    if named:
+        say(
+            f"WARNING: skipping {', '.join(named)} on request (--skip / GATEKEEPER_SKIP): "
+            "this push is NOT fully checked"
+        )
+
+
+def check_push(
+    root: Path, checks: Sequence[Check], skipped: Sequence[Skipped], options: PushOptions
+) -> int:
+    """Check every commit; the exit code is the worst of their exit codes (0 when none)."""
+    from gatekeeper.state import state_dir
+
+    state = state_dir(root)
+    snapshot.sweep(root, state)
+    for skip in skipped:
+        say(f"{skip.ref}: {skip.reason}")
+    if not checks:
+        say("nothing to check in this push")
+        return 0
+    _announce_skips(options)
+    worst = 0
+    for check in checks:
+        worst = max(worst, check_commit(root, check, state, options))
+    if worst:
+        say(
+            "push blocked: fix the findings above, commit, and push again "
+            f"(to bypass the gate, which is not recommended: {BYPASS})"
+        )
+    return worst
+
+
+def check_commit(root: Path, check: Check, state: Path, options: PushOptions) -> int:
+    """Run the gate on one commit, in place or in a snapshot, and print its report."""
+    base = options.base or check.base
+    why = f"changes since {options.base}" if options.base else check.why
+    scope = "all files (--all-files)" if options.all_files else why
+    refs = ", ".join(check.refs)
+    with snapshot.tree_of(root, check.commit, state) as (tree, isolated):
+        where = "in a temporary worktree" if isolated else "in place"
+        say(f"checking commit {check.commit[:12]} ({refs}): {scope}, {where}")
+        code = _gate(tree, options, state, base=base, head=check.commit)
+    say(f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
+    return code
+
+
+def check_tree(root: Path, options: PushOptions) -> int:
+    """Run the gate on the working tree as it is (a manual run through pre-commit)."""
+    from gatekeeper.state import state_dir
+
+    _announce_skips(options)
+    return _gate(root, options, state_dir(root), base=options.base, head=None)
+
+
+_WORDS = {0: "PASSED", 1: "FAILED", 2: "ERROR (the gate could not run)"}
+
+
+def _gate(
+    tree: Path, options: PushOptions, state: Path, *, base: str | None, head: str | None
+) -> int:
+    from gatekeeper.commands.options import use_color
+    from gatekeeper.formats import ReportOptions
+    from gatekeeper.gate import GateRequest, run_gate
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.reporting import emit, resolve_format
+
+    plugins = load_plugins()
+    fmt = resolve_format(plugins, options.format)
+    request = GateRequest(
+        root=tree,
+        only=options.only,
+        skip=options.skip,
+        base=None if options.all_files else base,
+        head=head,
+        compare_to=base,
+        trigger="pre-push",
+        use_cache=options.use_cache,
+        fail_fast=options.fail_fast,
+        jobs=options.jobs,
+        state=state,
+    )
+    result = run_gate(request, plugins)
+    emit(result, fmt, ReportOptions(color=use_color("auto", sys.stdout)))
+    sys.stdout.flush()
+    return result.exit_code
