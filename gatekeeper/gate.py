@@ -18,6 +18,7 @@ from typing import Any
 from gatekeeper import git
 from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
+from gatekeeper.cache import StageCache, cache_allowed
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     Config,
@@ -135,7 +136,8 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
     }
-    project_probe = probe(py, tools)
+    state = request.state or state_dir(root)
+    project_probe = probe(py, tools, cache=state)
     own = Path(sys.executable)
     planner = _Planner(
         the_plan,
@@ -143,8 +145,8 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         _scope_files(root, request, config),
         set(request.skip) | set(env_skips()),
         project_probe,
-        probe(own, tools) if own != py else project_probe,
-        request.state or state_dir(root),
+        probe(own, tools, cache=state) if own != py else project_probe,
+        state,
     )
     for reg in registered.values():
         planner.add(reg.stage)
@@ -275,14 +277,46 @@ def _tool_env(state: Path) -> dict[str, str]:
     }
 
 
-def _start(ctx: StageContext) -> Callable[[], StageResult]:
-    def work() -> StageResult:
+def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
+    def compute() -> StageResult:
         timeout = float(ctx.options["timeout"])
         fresh = StageContext(**{**ctx.__dict__, "deadline": time.monotonic() + timeout})
         fresh.cache_dir.mkdir(parents=True, exist_ok=True)
         return run_stage(fresh)
 
+    def work() -> StageResult:
+        # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
+        if cacheable:
+            return cache.run(ctx, compute)
+        result = compute()
+        cache.record(ctx.stage.name, result)
+        return result
+
     return work
+
+
+def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
+    """The result cache for this run (``--no-cache`` / ``cache = false``: nothing reused)."""
+    root = the_plan.root
+    excluded = [str(p) for p in the_plan.config.get("exclude")]
+
+    def listing() -> list[str]:
+        return [f for f in git.list_files(root) if not (excluded and matches(f, excluded))]
+
+    enabled = bool(the_plan.config.get("cache"))
+    state = request.state or state_dir(root)
+    return StageCache(
+        root, state, listing, the_plan.tools, reuse=enabled and request.use_cache, store=enabled
+    )
+
+
+def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
+    jobs = []
+    for name, ctx in the_plan.contexts.items():
+        cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
+        work = _start(ctx, cache, cacheable)
+        jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(name)))
+    return jobs
 
 
 def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
@@ -295,10 +329,8 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     held = load_baseline(root, the_plan.config.get("baseline"), request.head)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
-    jobs = [
-        Job(name, _start(ctx), ctx.stage.after, ctx.stage.writes)
-        for name, ctx in the_plan.contexts.items()
-    ]
+    cache = _open_cache(the_plan, request)
+    jobs = _jobs(the_plan, cache)
     for name, result in the_plan.decided.items():
         if request.listener:
             request.listener(name, result)
@@ -308,7 +340,10 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         if request.fail_fast is not None
         else bool(the_plan.config.get("fail_fast"))
     )
-    ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+    try:
+        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+    finally:
+        cache.close()
     results = {**the_plan.decided, **ran}
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
     stages = apply_baseline(stages, held if request.use_baseline else None)

@@ -7,12 +7,13 @@ kills and Ctrl-C are handled in one place and a hung tool can never hang the gat
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,40 @@ KILL_GRACE_S = 2.0
 # keeps every live process here and kills their groups itself when it is interrupted.
 _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
+# Which scope (a stage, for the executor) started each live process, so one stage's processes
+# can be stopped without touching the others'.
+_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "gatekeeper_scope", default=None
+)
+_owner: dict[subprocess.Popen[bytes], str] = {}
+_cancelled: set[str] = set()
 
 
 def kill_all() -> None:
     """Kill the process group of every subprocess still running (used on interrupt)."""
     with _live_lock:
         procs = list(_live)
+    for proc in procs:
+        kill_group(proc)
+
+
+@contextlib.contextmanager
+def scope(name: str) -> Iterator[None]:
+    """Tag the processes started in this thread (inside the block) with ``name``."""
+    token = _scope.set(name)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+        with _live_lock:
+            _cancelled.discard(name)
+
+
+def kill_scope(name: str) -> None:
+    """Kill the processes of scope ``name``, and any it starts from now on (fail-fast)."""
+    with _live_lock:
+        _cancelled.add(name)
+        procs = [p for p, owner in _owner.items() if owner == name]
     for proc in procs:
         kill_group(proc)
 
@@ -103,8 +132,14 @@ def run_process(
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    owner = _scope.get()
     with _live_lock:
         _live.add(proc)
+        if owner is not None:
+            _owner[proc] = owner
+        doomed = owner in _cancelled
+    if doomed:  # its stage was stopped while it was starting this process
+        kill_group(proc)
     try:
         out, err = proc.communicate(
             stdin.encode("utf-8") if stdin is not None else None, timeout=timeout
@@ -119,6 +154,7 @@ def run_process(
     finally:
         with _live_lock:
             _live.discard(proc)
+            _owner.pop(proc, None)
     # A tool may leave background children behind in its group; they must not outlive it.
     _signal_group(proc.pid, signal.SIGKILL)
     return Completed(

@@ -20,6 +20,11 @@ KEYS = {
     "patterns": Option(["*"], (list,), help="files that make the command relevant"),
     "timeout": Option(600.0, (int, float), help="seconds before it is killed"),
     "description": Option("", (str,)),
+    "cache": Option(
+        False,
+        help="reuse the result while the matching files are unchanged "
+        "(only for commands whose outcome depends on nothing else)",
+    ),
 }
 TAIL_LINES = 25
 
@@ -78,5 +83,7 @@ def gatekeeper_register_stages(
                 patterns=tuple(spec.get("patterns", ["*"])),
                 config_files=(),
                 timeout=float(spec.get("timeout", 600.0)),
+                # A command may read anything (network, clock): not reproducible unless told.
+                cacheable=bool(spec.get("cache", False)),
             )
         )
