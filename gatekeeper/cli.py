@@ -19,6 +19,9 @@ COMMANDS: dict[str, str] = {
     "run": "gatekeeper.commands.run",
     "stages": "gatekeeper.commands.stages",
     "hook": "gatekeeper.commands.hook",
+    "ci": "gatekeeper.commands.ci",
+    "baseline": "gatekeeper.commands.baseline",
+    "doctor": "gatekeeper.commands.doctor",
     "install": "gatekeeper.commands.install",
     "uninstall": "gatekeeper.commands.uninstall",
 }

@@ -1,0 +1,99 @@
+"""Run the gate as a CI step: the change under review, annotations, a job summary, reports.
+
+The CI system is detected from its environment (GitHub Actions, GitLab CI, generic). On a
+pull or merge request only the change is checked (base from the PR/MR, or ``--base REF``);
+otherwise the whole tree. On GitHub the findings become annotations and a markdown summary
+is appended to ``$GITHUB_STEP_SUMMARY``. Exit codes are ``gatekeeper run``'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gatekeeper.models import RunResult
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from gatekeeper.commands.options import (
+        add_gate_arguments,
+        add_output_arguments,
+        add_report_arguments,
+    )
+
+    add_gate_arguments(parser)
+    add_report_arguments(parser, default="auto")
+    add_output_arguments(parser)
+    parser.add_argument("--sarif", metavar="FILE", help="also write SARIF to FILE")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML to FILE")
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="append the markdown summary to FILE (default on GitHub: $GITHUB_STEP_SUMMARY)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from gatekeeper import git
+    from gatekeeper.ci import detect
+    from gatekeeper.commands.options import report_options
+    from gatekeeper.gate import GateRequest, run_gate
+    from gatekeeper.outputs import parse_outputs, write_reports
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.reporting import resolve_format
+
+    plugins = load_plugins()
+    root = git.repo_root()
+    context = detect(root, os.environ, args.base)
+    if getattr(args, "all_files", False):
+        context = replace(context, base=None, why="whole tree: --all-files", warning=None)
+    auto = args.format == "auto"
+    fmt = resolve_format(plugins, "text" if auto else args.format)
+    extra = [f"sarif={args.sarif}"] * bool(args.sarif) + [f"junit={args.junit}"] * bool(args.junit)
+    outputs = parse_outputs(plugins, fmt.name, [*args.output, *extra])
+    print(f"gatekeeper ci: {context.label}; {context.why}", file=sys.stderr)
+    if context.warning:
+        print(f"gatekeeper ci: warning: {context.warning}", file=sys.stderr)
+    request = GateRequest(
+        root=root,
+        only=tuple(args.stage),
+        skip=tuple(args.skip),
+        base=context.base,
+        trigger="ci",
+        use_cache=not args.no_cache,
+        fail_fast=args.fail_fast or None,
+        jobs=args.jobs,
+        use_baseline=not args.no_baseline,
+    )
+    result = run_gate(request, plugins)
+    options = report_options(args)
+    write_reports(result, fmt, options, outputs)
+    if auto and context.system == "github":
+        from gatekeeper.reports.github import lines
+
+        sys.stdout.write("".join(line + "\n" for line in lines(result)))
+    summary = Path(args.summary) if args.summary else context.summary_path
+    if summary is not None:
+        _append_summary(summary, result, context.why)
+    return result.exit_code
+
+
+def _append_summary(path: Path, result: RunResult, scope: str) -> None:
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.reports.summary import render_summary
+
+    text = render_summary(result, scope=scope)
+    try:
+        # One append of the whole text: other steps may append to the same file.
+        with path.open("a", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise GatekeeperError(
+            f"cannot append the summary to {path}: {exc}", "check --summary / GITHUB_STEP_SUMMARY"
+        ) from None

@@ -1,0 +1,184 @@
+"""Health checks behind ``gatekeeper doctor``: is everything in place for the gate to run?
+
+Each check yields a :class:`Check` with a status (``ok``, ``info``, ``warn``, ``fail``), what
+was found, and for anything wrong a fix line. ``fail`` means the gate cannot run as set up
+(broken config, a stage that would error, an unreadable baseline); ``warn`` means it runs
+but something is probably not what the team wants (a tool missing, the hook not installed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from gatekeeper import git
+from gatekeeper.errors import GatekeeperError
+
+Level = Literal["ok", "info", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    level: Level
+    detail: str
+    fix: str = ""
+
+
+def run_checks(start: Path | None = None) -> list[Check]:
+    """Every check, in the order a person would debug them."""
+    try:
+        root = git.repo_root(start)
+    except GatekeeperError as exc:
+        return [Check("repository", "fail", exc.message, exc.hint)]
+    checks = [Check("repository", "ok", str(root))]
+    checks += list(_gate_checks(root))
+    checks += list(_hook_checks(root))
+    checks += list(_baseline_check(root))
+    checks += list(_state_checks(root))
+    return checks
+
+
+def _gate_checks(root: Path) -> Iterator[Check]:
+    from gatekeeper.gate import GateRequest, plan
+    from gatekeeper.plugins import load_plugins
+
+    try:
+        the_plan = plan(GateRequest(root=root), load_plugins())
+    except GatekeeperError as exc:
+        yield Check("config", "fail", exc.message, exc.hint or "fix the configuration")
+        return
+    source = the_plan.config.source
+    where = f"{source} [tool.gatekeeper]" if source == "pyproject.toml" else source
+    yield Check("config", "ok", f"{where}" if source else "none found: zero-config defaults")
+    contexts = list(the_plan.contexts.values())
+    python = contexts[0].project_python if contexts else None
+    if python is not None:
+        from gatekeeper.environment import probe
+
+        version = probe(python, ()).python_version
+        yield Check(
+            "python", "ok", f"Python {version} at {python} ({_python_origin(root, python)})"
+        )
+    for name, reg in the_plan.registered.items():
+        label = f"stage {name}"
+        if name not in the_plan.order:
+            yield Check(label, "info", "off (disabled, or not selected by default)")
+        elif name in the_plan.contexts:
+            ctx = the_plan.contexts[name]
+            tool = reg.stage.tool
+            version = f"{tool} {the_plan.tools.get(tool, '?')}" if tool else "no tool"
+            yield Check(label, "ok", f"{version} · {ctx.python}")
+        else:
+            yield _decided(label, the_plan.decided[name].status, the_plan.decided[name].reason)
+
+
+def _decided(label: str, status: str, reason: str | None) -> Check:
+    text = reason or status
+    if status == "error":
+        return Check(label, "fail", text, _fix_from(text) or "see the reason above")
+    if "not installed" in text:
+        return Check(label, "warn", f"skipped: {text}", _fix_from(text))
+    return Check(label, "info", f"skipped: {text}")
+
+
+def _fix_from(reason: str) -> str:
+    # The planner's reasons carry the install command in backticks.
+    if "`" in reason:
+        return reason.split("`")[1]
+    return ""
+
+
+def _python_origin(root: Path, python: Path) -> str:
+    if str(python).startswith(str(root / ".venv")):
+        return "the repository's .venv"
+    if Path(sys.executable) == python:
+        return "gatekeeper's own interpreter"
+    if os.environ.get("VIRTUAL_ENV") and str(python).startswith(os.environ["VIRTUAL_ENV"]):
+        return "the active virtualenv"
+    return "configured"
+
+
+def hooks_dir(root: Path) -> Path:
+    """Where git looks for hooks (honours ``core.hooksPath``)."""
+    out = git.git(root, "rev-parse", "--git-path", "hooks").strip()
+    path = Path(out)
+    return path if path.is_absolute() else root / path
+
+
+def _hook_checks(root: Path) -> Iterator[Check]:
+    hook = hooks_dir(root) / "pre-push"
+    if not hook.is_file():
+        yield Check("pre-push hook", "warn", f"not installed ({hook})", "run `gatekeeper install`")
+        return
+    text = hook.read_text(encoding="utf-8", errors="replace")
+    if "gatekeeper" in text:
+        if not os.access(hook, os.X_OK):
+            yield Check("pre-push hook", "fail", f"{hook} is not executable", f"chmod +x {hook}")
+        else:
+            yield Check("pre-push hook", "ok", f"installed ({hook})")
+        return
+    config = root / ".pre-commit-config.yaml"
+    if "pre-commit" in text and config.is_file() and "gatekeeper" in config.read_text("utf-8"):
+        yield Check("pre-push hook", "ok", f"installed through pre-commit ({hook})")
+        return
+    yield Check(
+        "pre-push hook",
+        "warn",
+        f"{hook} exists but does not run gatekeeper",
+        "run `gatekeeper install` (it chains to the existing hook)",
+    )
+
+
+def _baseline_check(root: Path) -> Iterator[Check]:
+    from gatekeeper import baseline
+    from gatekeeper.config import read_settings
+
+    try:
+        setting = read_settings(root)[1].get("baseline")
+        found = baseline.load(root, setting if isinstance(setting, str) else None)
+    except GatekeeperError as exc:
+        yield Check("baseline", "fail", exc.message, exc.hint)
+        return
+    if found is None:
+        yield Check("baseline", "info", "none (every finding fails the gate)")
+        return
+    yield Check(
+        "baseline", "ok", f"{found.total} findings held in {len(found.entries)} fingerprints"
+    )
+
+
+def _state_checks(root: Path) -> Iterator[Check]:
+    from gatekeeper.ledger import ledger_path
+    from gatekeeper.state import state_dir
+
+    try:
+        state = state_dir(root)
+        with tempfile.NamedTemporaryFile(dir=state, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        yield Check(
+            "state dir",
+            "fail",
+            f"cannot write the state directory: {exc}",
+            "make .gatekeeper/ writable, or set GATEKEEPER_STATE_DIR to a writable directory",
+        )
+        return
+    yield Check("state dir", "ok", f"{state} (writable)")
+    ledger = ledger_path(state)
+    if ledger.is_file():
+        with ledger.open("rb") as f:
+            records = sum(1 for _ in f)
+        yield Check("ledger", "ok", f"{ledger} ({records} records)")
+    else:
+        yield Check("ledger", "info", f"{ledger} (no runs recorded yet)")
+    cache = state / "cache"
+    entries = sum(1 for p in cache.rglob("*") if p.is_file()) if cache.is_dir() else 0
+    yield Check("cache", "ok" if entries else "info", f"{cache} ({entries} files)")

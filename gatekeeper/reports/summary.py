@@ -1,0 +1,83 @@
+"""A markdown summary of a run for CI pages (GitHub's ``$GITHUB_STEP_SUMMARY``).
+
+A table of stages (status, new and baselined findings, duration), then for each failed stage
+its first findings and for each stage that could not run its reason. Findings past the
+per-stage limit are counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from gatekeeper.models import Finding, RunResult, StageResult
+
+FIRST = 10  # findings shown per stage
+_ICON = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️"}
+
+
+def cell(text: str) -> str:
+    """``text`` made safe for one markdown table cell."""
+    flat = " ".join(text.split())
+    return flat.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _code(text: str) -> str:
+    return "`" + cell(text).replace("`", "'") + "`"
+
+
+def _new(stage: StageResult) -> list[Finding]:
+    return [f for f in stage.findings if not f.baselined]
+
+
+def _row(s: StageResult) -> str:
+    new = len(_new(s))
+    held = len(s.findings) - new
+    counted = s.status in ("passed", "failed")
+    took = f"{s.duration_s:.2f}s" if s.status != "skipped" else "–"
+    status = f"{_ICON[s.status]} {s.status}"
+    if s.status == "skipped" and s.reason:
+        status += f" ({cell(s.reason)})"
+    if s.cached:
+        status += " (cached)"
+    numbers = f"{new} | {held}" if counted else "– | –"
+    return f"| {s.name} | {status} | {numbers} | {took} |"
+
+
+def _findings_block(s: StageResult, first: int) -> list[str]:
+    new = _new(s)
+    word = "finding" if len(new) == 1 else "findings"
+    out = ["", f"### {_ICON['failed']} {s.name}: {len(new)} new {word}", ""]
+    out += ["| location | rule | message |", "|---|---|---|"]
+    for f in new[:first]:
+        out.append(f"| {_code(f.location)} | {_code(f.rule)} | {cell(f.message)} |")
+    if len(new) > first:
+        out += ["", f"…and {len(new) - first} more (see the SARIF or JUnit report)."]
+    return out
+
+
+def _error_block(s: StageResult) -> list[str]:
+    reason = (s.reason or "no reason given").strip()
+    fence = "````" if "```" in reason else "```"
+    return ["", f"### {_ICON['error']} {s.name} could not run", "", fence + "text", reason, fence]
+
+
+def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> str:
+    """The markdown summary; ``scope`` says what was checked (e.g. the change's base)."""
+    new = sum(1 for f in run.findings if not f.baselined)
+    held = len(run.findings) - new
+    parts = [f"{new} new finding{'s' if new != 1 else ''}"]
+    if held:
+        parts.append(f"{held} baselined")
+    parts.append(f"{run.duration_s:.1f}s")
+    tree = (run.commit or run.tree)[:10]
+    if tree:
+        parts.append(f"tree `{tree}`")
+    out = [f"## gatekeeper: {_ICON[run.verdict]} {run.verdict}", "", " · ".join(parts)]
+    if scope:
+        out += ["", f"Checked: {cell(scope)}"]
+    out += ["", "| stage | status | new | baselined | duration |", "|---|---|---:|---:|---:|"]
+    out += [_row(s) for s in run.stages]
+    for s in run.stages:
+        if s.status == "error":
+            out += _error_block(s)
+        elif _new(s) and s.status == "failed":
+            out += _findings_block(s, first)
+    return "\n".join(out) + "\n"
