@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "gatekeeper.commands.doctor",
     "install": "gatekeeper.commands.install",
     "uninstall": "gatekeeper.commands.uninstall",
+    "loop": "gatekeeper.commands.loop",
 }
 
 

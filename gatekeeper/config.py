@@ -59,6 +59,11 @@ def _str_list(value: Any) -> str | None:
     return "must be a list of strings"
 
 
+def _known_autofix(value: Any) -> str | None:
+    unknown = [v for v in value if v not in ("ruff", "ruff-format")]
+    return f"has unknown autofix {unknown[0]!r} (known: ruff, ruff-format)" if unknown else None
+
+
 #: Top-level keys. Modules that own a feature add their keys here (the key's name is theirs).
 GLOBAL_OPTIONS: dict[str, Option] = {
     "python": Option(None, (str,), help="interpreter of the project's environment"),
@@ -73,6 +78,14 @@ GLOBAL_OPTIONS: dict[str, Option] = {
     ),
     "stages": Option({}, (dict,), help="per-stage settings, keyed by stage name"),
     "commands": Option({}, (dict,), help="extra stages that run a command line"),
+    "autofix": Option(
+        ["ruff", "ruff-format"],
+        check=lambda v: _str_list(v) or _known_autofix(v),
+        help="the loop's autofix tier: safe tool fixes before an agent is asked ([] turns it off)",
+    ),
+    "stall_after": Option(
+        2, (int,), _positive, help="loop: attempts with the same findings before it is stuck"
+    ),
 }
 
 #: Keys every stage accepts, beside its own options.

@@ -1,0 +1,392 @@
+"""The fail-fix-repeat loop: drive fixers until the tree is clean, stuck, or out of budget.
+
+Each attempt: run the gate → stop if clean → autofix tier (safe tool fixes; the agent never
+sees them) → run again → build the prompt with the loop's memory → run the fixer → next
+attempt. The gate itself is read-only; only the autofix tier and the fixer change files.
+
+The loop never ends ``clean`` while the tamper guard (the stage named ``tamper``, comparing
+with the loop's starting tree) has a finding: a fixer that silences a check instead of fixing
+the code ends the loop with ``tamper``. A fixer that stalls is replaced by the next one of
+the ladder (``--agent`` given several times); when the last one stalls the loop ends
+``stuck`` with a hand-off summary for a person. Every attempt and the loop's end are
+recorded in the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import autofix, fixer, git, handoff, ledger, prompt, stall
+from gatekeeper.config import Config
+from gatekeeper.errors import GatekeeperError
+from gatekeeper.gate import GateRequest, load_config, run_gate
+from gatekeeper.models import Finding, RunResult
+from gatekeeper.plugins import PluginSet, load_plugins
+from gatekeeper.reports.json_report import dumps
+from gatekeeper.state import state_dir
+
+TAMPER_STAGE = "tamper"
+STOP_REASONS = ("clean", "budget", "stuck", "tamper", "error")
+EARLIER_ATTEMPTS = 5  # attempts of earlier loop sessions shown in a prompt
+
+
+@dataclass(frozen=True)
+class LoopRequest:
+    """What the loop runs and its budget.
+
+    :ivar agents: the fixer ladder, cheapest first (``--agent``, presets or command lines).
+    :ivar max_attempts: fixer runs in all, across the ladder.
+    :ivar timeout: seconds one fixer run may take before its process group is killed.
+    :ivar max_minutes: wall-clock budget of the whole loop.
+    """
+
+    agents: tuple[str, ...]
+    root: Path | None = None
+    max_attempts: int = 5
+    timeout: float = 900.0
+    max_minutes: float = 60.0
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    max_report_chars: int | None = None
+    jobs: int | None = None
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    """How the loop ended: the final run, why it stopped, and every attempt."""
+
+    run: RunResult
+    stop_reason: str
+    attempts: tuple[dict[str, Any], ...]
+    loop_id: str
+    start_tree: str
+    fixers: tuple[str, ...]
+    duration_s: float
+    handoff: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 2 the gate could not run, 1 anything else that is not clean."""
+        return {"clean": 0, "error": 2}.get(self.stop_reason, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        """The final run's version-1 report plus the loop's fields."""
+        return {
+            **self.run.to_json(),
+            "stop_reason": self.stop_reason,
+            "loop_id": self.loop_id,
+            "start_tree": self.start_tree,
+            "fixers": list(self.fixers),
+            "loop_duration_s": round(self.duration_s, 3),
+            "attempts": list(self.attempts),
+            "handoff": self.handoff or None,
+        }
+
+
+def tamper_findings(run: RunResult) -> list[Finding]:
+    """The tamper guard's findings in ``run``."""
+    return [f for s in run.stages if s.name == TAMPER_STAGE for f in s.findings]
+
+
+def diffstat(root: Path, before: str, after: str) -> str:
+    """``git diff --stat`` between two tree hashes ('' when they are equal)."""
+    if before == after:
+        return ""
+    return git.git(root, "diff", "--stat=100", before, after).rstrip()
+
+
+Notify = Callable[[str], None]
+
+
+@dataclass
+class _Driver:
+    req: LoopRequest
+    root: Path
+    state: Path
+    plugins: PluginSet
+    config: Config
+    only: tuple[str, ...]
+    notify: Notify
+    loop_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    start_tree: str = ""
+    started: float = field(default_factory=time.monotonic)
+    detector: stall.StallDetector = field(default_factory=stall.StallDetector)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    earlier: list[dict[str, Any]] = field(default_factory=list)
+    rung: int = 0
+
+    # -- the gate ----------------------------------------------------------------------------
+
+    def gate(self, attempt: int, phase: str) -> RunResult:
+        request = GateRequest(
+            root=self.root,
+            only=self.only,
+            skip=self.req.skip,
+            compare_to=self.start_tree,
+            trigger="loop",
+            state=self.state,
+            jobs=self.req.jobs,
+            record=False,
+        )
+        run = run_gate(request, self.plugins)
+        try:
+            ledger.record_run(self.state, run, loop_id=self.loop_id, attempt=attempt, phase=phase)
+        except GatekeeperError as exc:
+            self.notify(f"warning: run not recorded: {exc.message}")
+        return run
+
+    def terminal(self, run: RunResult, *, first: bool = False) -> str | None:
+        if tamper_findings(run):
+            return "tamper"
+        if run.verdict == "passed":
+            return "clean"
+        if first and run.verdict == "error":
+            return "error"  # before any fixer acted: the gate itself cannot run here
+        return None
+
+    def remaining_s(self) -> float:
+        return self.req.max_minutes * 60 - (time.monotonic() - self.started)
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def autofix(self, run: RunResult, attempt: int) -> tuple[RunResult, dict[str, Any] | None]:
+        enabled = [str(name) for name in self.config.get("autofix")]
+        if not enabled or not autofix.targets(run, enabled):
+            return run, None
+        done = autofix.apply(
+            self.root,
+            run,
+            enabled,
+            configured_python=self.config.get("python"),
+            state=self.state,
+        )
+        info: dict[str, Any] = {**done.to_json(), "fixed": 0, "fixed_findings": []}
+        if git.tree_hash(self.root) == run.tree:
+            return run, info
+        rerun = self.gate(attempt, "after-autofix")
+        self.detector.see(rerun.tree)
+        progress = stall.compare(run, rerun)
+        before = stall.blocking(run)
+        info["fixed"] = len(progress.fixed)
+        info["fixed_findings"] = [stall.describe(fp, before[fp]) for fp in sorted(progress.fixed)]
+        self.notify(f"  autofix: fixed {len(progress.fixed)} ({'; '.join(done.ran)})")
+        return rerun, info
+
+    def run_fixer(
+        self, run: RunResult, attempt: int, auto: dict[str, Any] | None
+    ) -> tuple[RunResult, dict[str, Any]]:
+        spec = self.req.agents[self.rung]
+        workdir = self.state / "loops" / self.loop_id / f"attempt-{attempt}"
+        cap = int(self.req.max_report_chars or self.config.get("max_report_chars"))
+        current = set(stall.blocking(run))
+        earlier = [r for r in self.earlier if current & set(r.get("persisting_fingerprints", ()))][
+            -EARLIER_ATTEMPTS:
+        ]
+        text = prompt.build(
+            run,
+            self.attempts,
+            earlier,
+            attempt=attempt,
+            max_attempts=self.req.max_attempts,
+            cap=cap,
+        )
+        self.notify(
+            f"attempt {attempt}/{self.req.max_attempts}: {len(current)} blocking; "
+            f"running fixer `{spec}`"
+        )
+        done = fixer.run_fixer(
+            spec,
+            root=self.root,
+            workdir=workdir,
+            report=text,
+            findings_json=dumps(run.to_json()),
+            attempt=attempt,
+            max_attempts=self.req.max_attempts,
+            timeout=max(1.0, min(self.req.timeout, self.remaining_s())),
+        )
+        after = self.gate(attempt, "after-fixer")
+        progress = stall.compare(run, after)
+        stuck = self.detector.judge(run.tree, after.tree, progress, fixer_failed=done.failed)
+        record: dict[str, Any] = {
+            "loop_id": self.loop_id,
+            "attempt": attempt,
+            "fixer": spec,
+            "rung": self.rung,
+            "fixer_exit": done.exit_code,
+            "fixer_timed_out": done.timed_out,
+            "fixer_duration_s": round(done.duration_s, 3),
+            "fixer_output_tail": done.output_tail[-500:],
+            "prompt_chars": len(text),
+            "tree_before": run.tree,
+            "tree_after": after.tree,
+            "verdict_after": after.verdict,
+            "diffstat": diffstat(self.root, run.tree, after.tree),
+            **stall.as_json(progress),
+            "fingerprints_before": sorted(current),
+            "autofix": auto,
+            "stuck": stuck,
+            "escalated_to": None,
+            "workdir": str(workdir),
+        }
+        self.notify(self._attempt_line(record))
+        return after, record
+
+    @staticmethod
+    def _attempt_line(rec: dict[str, Any]) -> str:
+        status = "timed out" if rec["fixer_timed_out"] else f"exited {rec['fixer_exit']}"
+        line = (
+            f"  attempt {rec['attempt']}: fixer {status} in {rec['fixer_duration_s']:.1f}s; "
+            f"fixed {rec['fixed']}, new {rec['new']}, persisting {rec['persisting']}"
+        )
+        return line + (f"; stuck: {rec['stuck']}" if rec["stuck"] else "")
+
+    def keep(self, record: dict[str, Any]) -> None:
+        self.attempts.append(record)
+        try:
+            ledger.append(self.state, {"kind": "attempt", **record})
+        except GatekeeperError as exc:
+            self.notify(f"warning: attempt not recorded: {exc.message}")
+
+    def escalate(self, record: dict[str, Any]) -> bool:
+        """Move to the next fixer of the ladder; False when there is none."""
+        if self.rung + 1 >= len(self.req.agents):
+            return False
+        self.rung += 1
+        self.detector.next_fixer()
+        record["escalated_to"] = self.req.agents[self.rung]
+        self.notify(f"  escalating to fixer `{self.req.agents[self.rung]}`")
+        return True
+
+    # -- the whole loop ----------------------------------------------------------------------
+
+    def drive(self) -> LoopResult:
+        self.start_tree = git.tree_hash(self.root)
+        self.earlier = [
+            r for r in ledger.read(self.state, kind="attempt") if r.get("loop_id") != self.loop_id
+        ]
+        run = self.gate(0, "start")
+        self.detector.see(run.tree)
+        stop = self.terminal(run, first=True)
+        attempt = 0
+        while stop is None and attempt < self.req.max_attempts:
+            if self.remaining_s() < 1:
+                break
+            attempt += 1
+            run, auto = self.autofix(run, attempt)
+            stop = self.terminal(run)
+            if stop is not None:
+                self.keep(self._autofix_only(run, attempt, auto))
+                break
+            run, record = self.run_fixer(run, attempt, auto)
+            stop = self.terminal(run)
+            if stop is None and record["stuck"] and not self.escalate(record):
+                stop = "stuck"
+            self.keep(record)
+        return self.finish(run, stop or "budget")
+
+    def _autofix_only(
+        self, run: RunResult, attempt: int, auto: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        return {
+            "loop_id": self.loop_id,
+            "attempt": attempt,
+            "fixer": None,
+            "tree_after": run.tree,
+            "verdict_after": run.verdict,
+            "autofix": auto,
+        }
+
+    def finish(self, run: RunResult, reason: str) -> LoopResult:
+        summary = self.handoff_text(run, reason) if reason in ("stuck", "budget", "tamper") else ""
+        duration = time.monotonic() - self.started
+        self.record_end(reason, run, duration)
+        return LoopResult(
+            run=run,
+            stop_reason=reason,
+            attempts=tuple(self.attempts),
+            loop_id=self.loop_id,
+            start_tree=self.start_tree,
+            fixers=self.req.agents,
+            duration_s=duration,
+            handoff=summary,
+        )
+
+    def record_end(self, reason: str, run: RunResult | None, duration: float) -> None:
+        """The ``loop`` record; written on every ending, interrupts and errors included."""
+        record = {
+            "kind": "loop",
+            "loop_id": self.loop_id,
+            "stop_reason": reason,
+            "attempts": sum(1 for a in self.attempts if a.get("fixer")),
+            "fixers": list(self.req.agents),
+            "verdict": run.verdict if run else None,
+            "duration_s": round(duration, 3),
+            "start_tree": self.start_tree,
+            "end_tree": run.tree if run else None,
+            "fingerprints": sorted(stall.blocking(run)) if run else [],
+        }
+        try:
+            ledger.append(self.state, record)
+        except GatekeeperError as exc:
+            self.notify(f"warning: loop end not recorded: {exc.message}")
+
+    def handoff_text(self, run: RunResult, reason: str) -> str:
+        """What a person taking over needs: who tried what, what is left, what changed."""
+        return handoff.summary(
+            run,
+            reason,
+            attempts=self.attempts,
+            start_tree=self.start_tree,
+            stat=diffstat(self.root, self.start_tree, run.tree),
+            loop_id=self.loop_id,
+            workdir=self.state / "loops" / self.loop_id,
+        )
+
+
+def _with_tamper(
+    only: tuple[str, ...], registered: set[str], skip: tuple[str, ...]
+) -> tuple[str, ...]:
+    # `--stage` narrows the run, but never past the tamper guard: the loop needs it most.
+    if only and TAMPER_STAGE in registered and TAMPER_STAGE not in (*only, *skip):
+        return (*only, TAMPER_STAGE)
+    return only
+
+
+def run_loop(
+    request: LoopRequest, plugins: PluginSet | None = None, notify: Notify | None = None
+) -> LoopResult:
+    """Run the loop to its end; raises :class:`GatekeeperError` when the gate cannot run.
+
+    Ctrl-C kills the running fixer's process group (see :mod:`gatekeeper.process`), records the
+    loop's end as ``interrupted`` and re-raises ``KeyboardInterrupt``.
+    """
+    if not request.agents:
+        raise GatekeeperError("no fixer given", "pass --agent CMD (repeatable, cheapest first)")
+    for spec in request.agents:
+        fixer.validate(spec)
+    root = git.repo_root(request.root)
+    plugins = plugins or load_plugins()
+    config, registered = load_config(root, plugins)
+    driver = _Driver(
+        req=request,
+        root=root,
+        state=state_dir(root),
+        plugins=plugins,
+        config=config,
+        only=_with_tamper(request.only, set(registered), request.skip),
+        notify=notify or (lambda _line: None),
+    )
+    driver.detector.stall_after = int(config.get("stall_after"))
+    try:
+        return driver.drive()
+    except KeyboardInterrupt:
+        driver.record_end("interrupted", None, time.monotonic() - driver.started)
+        raise
+    except GatekeeperError:
+        driver.record_end("error", None, time.monotonic() - driver.started)
+        raise
