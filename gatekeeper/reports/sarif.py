@@ -10,6 +10,7 @@ invocation, so an errored stage never looks like a clean one.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "gatekeeperFingerprint/v1"
 _URL = re.compile(r"https?://[^\s)>\"']+")
 _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
+PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py", ".gatekeeper.yaml", "README.md")
 
 
 def render(run: RunResult, options: ReportOptions) -> str:
@@ -53,6 +55,7 @@ def _run(tool: str, stages: list[StageResult], run: RunResult) -> dict[str, Any]
     rules = _rules(findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     version = next((s.tool_version for s in stages if s.tool_version), None)
+    anchor = _anchor(run)
     driver: dict[str, Any] = {
         "name": tool,
         "informationUri": "https://pypi.org/project/" + quote(tool) + "/",
@@ -64,7 +67,7 @@ def _run(tool: str, stages: list[StageResult], run: RunResult) -> dict[str, Any]
     out: dict[str, Any] = {
         "tool": {"driver": driver},
         "invocations": [_invocation(stages, run)],
-        "results": [_result(f, index[_rule_id(f)]) for f in findings],
+        "results": [_result(f, index[_rule_id(f)], anchor) for f in findings],
         "columnKind": "unicodeCodePoints",
         "properties": {"verdict": run.verdict, "tree": run.tree, "commit": run.commit},
     }
@@ -96,7 +99,20 @@ def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
     return list(rules.values())
 
 
-def _result(f: Finding, rule_index: int) -> dict[str, Any]:
+def _anchor(run: RunResult) -> str:
+    """The file a finding about the whole project is pinned to.
+
+    Code scanning rejects a whole upload if one result has no location, so a project-level
+    finding (a failed build, a command stage) points at the project's main config file.
+    """
+    root = Path(run.root) if run.root else None
+    for name in PROJECT_FILES:
+        if root is not None and (root / name).is_file():
+            return name
+    return PROJECT_FILES[0]
+
+
+def _result(f: Finding, rule_index: int, anchor: str) -> dict[str, Any]:
     text = f.message or f.rule
     result: dict[str, Any] = {
         "ruleId": _rule_id(f),
@@ -108,6 +124,9 @@ def _result(f: Finding, rule_index: int) -> dict[str, Any]:
     }
     if f.path:
         result["locations"] = [_location(f)]
+    else:
+        result["locations"] = [_location(replace(f, path=anchor, line=0, column=0))]
+        result["properties"]["projectLevel"] = True
     if f.baselined:
         # Recorded in the committed baseline: present but not new ("hold the line").
         result["baselineState"] = "unchanged"
