@@ -64,6 +64,23 @@ def _known_autofix(value: Any) -> str | None:
     return f"has unknown autofix {unknown[0]!r} (known: ruff, ruff-format)" if unknown else None
 
 
+def _allow_entries(value: Any) -> str | None:
+    """``tamper_allow``: tables of rule, optional path glob, and a required reason."""
+    for i, entry in enumerate(value, 1):
+        if not isinstance(entry, dict):
+            return f"entry {i} must be a table: {{rule = ..., path = ..., reason = ...}}"
+        unknown = sorted(set(entry) - {"rule", "path", "reason"})
+        if unknown:
+            return f"entry {i} has unknown keys {unknown} (known: rule, path, reason)"
+        if not isinstance(entry.get("rule"), str) or not entry["rule"].strip():
+            return f"entry {i} needs a rule (e.g. 'tamper-noqa' or 'tamper-*')"
+        if not isinstance(entry.get("path", ""), str):
+            return f"entry {i}: path must be a glob string"
+        if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            return f"entry {i} needs a reason saying why the suppression is deliberate"
+    return None
+
+
 #: Top-level keys. Modules that own a feature add their keys here (the key's name is theirs).
 GLOBAL_OPTIONS: dict[str, Option] = {
     "python": Option(None, (str,), help="interpreter of the project's environment"),
@@ -78,6 +95,18 @@ GLOBAL_OPTIONS: dict[str, Option] = {
     ),
     "stages": Option({}, (dict,), help="per-stage settings, keyed by stage name"),
     "commands": Option({}, (dict,), help="extra stages that run a command line"),
+    "tamper_allow": Option(
+        [], check=_allow_entries, help="deliberate suppressions the tamper guard accepts"
+    ),
+    "agent_max_blocks": Option(
+        5, (int,), _positive, help="Stop hook: blocks per agent session before it may stop"
+    ),
+    "agent_stuck_after": Option(
+        2, (int,), _positive, help="Stop hook: blocks with the same findings before giving up"
+    ),
+    "agent_reason_chars": Option(
+        6000, (int,), _positive, help="Stop hook: size cap of the reason given to the agent"
+    ),
     "autofix": Option(
         ["ruff", "ruff-format"],
         check=lambda v: _str_list(v) or _known_autofix(v),

@@ -184,7 +184,8 @@ class _Planner:
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
         explicit = stage.name in self.request.only or user.get("enabled") is True
-        default = user.get("enabled", stage.default_enabled) and not self.request.only
+        on = stage.default_enabled or self.request.trigger in stage.default_triggers
+        default = user.get("enabled", on) and not self.request.only
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)
@@ -212,6 +213,7 @@ class _Planner:
             cache_dir=self.state / "tools" / stage.name,
             env=_tool_env(self.state),
             base=self.plan.base,
+            trigger=self.request.trigger,
         )
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:

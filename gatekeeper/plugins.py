@@ -32,6 +32,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gatekeeper_plugins.pytest",
     "gatekeeper_plugins.build",
     "gatekeeper_plugins.command",
+    "gatekeeper_plugins.tamper",
     "gatekeeper.reports.builtin",
 )
 

@@ -46,6 +46,8 @@ class Stage:
     :param writes: the stage changes files, so it never runs beside stages that read them.
     :param cacheable: the result depends only on the inputs (false for network checks).
     :param default_enabled: enabled in zero-config when its tool is installed.
+    :param default_triggers: triggers (``loop``, ``pre-push``, ``agent`` …) for which the stage
+        is on by default even when ``default_enabled`` is false (the tamper guard).
     """
 
     name: str
@@ -64,6 +66,7 @@ class Stage:
     writes: bool = False
     cacheable: bool = True
     default_enabled: bool = True
+    default_triggers: tuple[str, ...] = ()
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:
@@ -104,6 +107,7 @@ class StageContext:
     :ivar python: the interpreter the tool runs under; ``project_python`` the project's own.
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
+    :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
     """
 
     stage: Stage
@@ -118,6 +122,7 @@ class StageContext:
     cache_dir: Path
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
+    trigger: str = "person"
 
     @property
     def args(self) -> list[str]:
