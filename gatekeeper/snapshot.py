@@ -51,13 +51,15 @@ def sweep(root: Path, state: Path) -> None:
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM/SIGHUP unwind like Ctrl-C, so ``finally`` blocks still clean up."""
+    """Let SIGTERM/SIGHUP/SIGINT unwind as KeyboardInterrupt, so ``finally`` cleans up."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        # SIGINT too: a process started in the background inherits it ignored, and then
+        # Python never turns Ctrl-C into KeyboardInterrupt.
         with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
             previous[sig] = signal.signal(sig, handler)
     try:
