@@ -1,0 +1,396 @@
+"""Benchmark gatekeeper against its own tools and against pre-commit on a real project.
+
+    python benchmarks/bench.py [--runs N] [--project click] [--project attrs] [--workdir DIR]
+
+For each project it downloads the source distribution from PyPI (``pip download
+--no-binary :all:``), makes it a git repository with a virtualenv holding the project and the
+tools (ruff, mypy, radon, pytest), and prints a table of medians over ``--runs`` runs:
+
+- each tool alone, run the way its stage runs it, with its cache cleared (cold);
+- the ideal parallel schedule of those tool times on this machine's cores (LPT);
+- ``pre-commit run --all-files`` with the same tools as local ``language: system`` hooks
+  (tool caches cleared before each run, like the cold gate);
+- ``gatekeeper run`` cold (state dir with result cache and tool caches removed), warm with
+  nothing changed, and with one file changed (whole tree, and ``--base HEAD``);
+- ``gatekeeper --version``.
+
+The ``build`` stage is left out everywhere (an isolated build mostly measures pip). This is
+not part of the test suite: it needs PyPI and takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import importlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GATE_PYTHON = Path(sys.executable)
+GATE_SCRIPT = GATE_PYTHON.parent / "gatekeeper"
+
+#: project -> (distribution, extra packages its tests need, the file the "one file" runs edit)
+PROJECTS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "click": ("click", (), "src/click/_textwrap.py"),
+    "attrs": ("attrs", ("hypothesis", "pympler", "cloudpickle"), "src/attr/_version_info.py"),
+}
+TOOLS = ("ruff", "mypy", "radon", "pytest")
+STAGES = ("ruff", "ruff-format", "mypy", "radon", "pytest")
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+}
+
+
+def sh(argv: Sequence[str | Path], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [str(a) for a in argv],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass
+class Project:
+    name: str
+    root: Path
+    python: Path
+    files: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("GATEKEEPER_", "VIRTUAL"))}
+        return {**keep, **GIT_ENV, "PYTHONDONTWRITEBYTECODE": "1", "NO_COLOR": "1"}
+
+
+def setup(name: str, workdir: Path) -> Project:
+    """Download the sdist, unpack it as a git repo, and build its virtualenv (once)."""
+    dist, extras, _ = PROJECTS[name]
+    base = workdir / name
+    root = base / "src-tree"
+    python = root / ".venv" / "bin" / "python"
+    if not (root / ".git").is_dir():
+        shutil.rmtree(base, ignore_errors=True)
+        download = base / "download"
+        download.mkdir(parents=True)
+        print(f"[{name}] pip download --no-binary :all: --no-deps {dist}", file=sys.stderr)
+        sh(
+            [
+                GATE_PYTHON,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                dist,
+                "-d",
+                download,
+            ],
+            cwd=base,
+        )
+        (archive,) = download.glob("*.tar.gz")
+        with tarfile.open(archive) as tar:
+            tar.extractall(base / "unpacked", filter="data")
+        (top,) = (base / "unpacked").iterdir()
+        top.rename(root)
+        with (root / ".gitignore").open("a") as fh:
+            fh.write(
+                "\n.venv/\n.gatekeeper/\n*.egg-info/\n__pycache__/\n.mypy_cache/\n.ruff_cache/\n"
+            )
+        print(f"[{name}] virtualenv with the project and {', '.join(TOOLS)}", file=sys.stderr)
+        sh([sys.executable, "-m", "venv", root / ".venv"], cwd=root)
+        sh([python, "-m", "pip", "install", "-q", "-e", ".", *TOOLS, *extras], cwd=root)
+        _write_precommit(root)
+        sh(["git", "init", "-q", "-b", "main"], cwd=root)
+        sh(["git", "add", "--all"], cwd=root)
+        sh(["git", "commit", "-q", "-m", "sdist"], cwd=root)
+    project = Project(name, root, python)
+    listing = sh(["git", "ls-files"], cwd=root).split()
+    project.files = [f for f in listing if f.endswith((".py", ".pyi"))]
+    project.sources = _sources(root)
+    return project
+
+
+def _sources(root: Path) -> list[str]:
+    """What the mypy stage checks: the packages gatekeeper's own discovery finds."""
+    sys.path.insert(0, str(HERE.parent))
+    layout = importlib.import_module("gatekeeper.layout")
+    return list(layout.discover(root).sources) or ["."]
+
+
+def _write_precommit(root: Path) -> None:
+    py = ".venv/bin/python"
+    hooks = [
+        ("ruff", f"{py} -m ruff check --output-format json --no-fix --force-exclude", True),
+        ("ruff-format", f"{py} -m ruff format --check --diff --force-exclude", True),
+        (
+            "mypy",
+            f"{py} -m mypy -O json --no-pretty --no-error-summary --show-column-numbers "
+            f"--cache-dir .mypy_cache SOURCES",
+            False,
+        ),
+        ("radon", f"{py} -m radon cc --json --show-complexity", True),
+        ("pytest", f"{py} -m pytest -p no:cacheprovider -q --color=no", False),
+    ]
+    sources = " ".join(_sources(root))
+    lines = ["repos:", "- repo: local", "  hooks:"]
+    for hook_id, entry, per_file in hooks:
+        lines += [
+            f"  - id: {hook_id}",
+            f"    name: {hook_id}",
+            f"    entry: {entry.replace('SOURCES', sources)}",
+            "    language: system",
+            "    types_or: [python, pyi]",
+            f"    pass_filenames: {'true' if per_file else 'false'}",
+        ]
+        if not per_file:
+            lines.append("    always_run: true")
+    (root / ".pre-commit-config.yaml").write_text("\n".join(lines) + "\n")
+
+
+def tool_commands(p: Project, caches: Path) -> dict[str, list[str]]:
+    py = str(p.python)
+    return {
+        "ruff": [
+            py,
+            "-m",
+            "ruff",
+            "check",
+            "--output-format",
+            "json",
+            "--no-fix",
+            "--force-exclude",
+            "--",
+            *p.files,
+        ],
+        "ruff-format": [
+            py,
+            "-m",
+            "ruff",
+            "format",
+            "--check",
+            "--diff",
+            "--force-exclude",
+            "--",
+            *p.files,
+        ],
+        "mypy": [
+            py,
+            "-m",
+            "mypy",
+            "-O",
+            "json",
+            "--no-pretty",
+            "--no-error-summary",
+            "--show-column-numbers",
+            "--cache-dir",
+            str(caches / "mypy"),
+            "--",
+            *p.sources,
+        ],
+        "radon": [py, "-m", "radon", "cc", "--json", "--show-complexity", "--", *p.files],
+        "pytest": [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--color=no"],
+    }
+
+
+def timed(argv: Sequence[str], cwd: Path, env: dict[str, str], ok: Sequence[int] = (0, 1)) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(list(argv), cwd=cwd, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode not in ok:
+        raise SystemExit(
+            f"unexpected exit {done.returncode}: {' '.join(argv[:6])}\n{done.stdout[-2000:]}\n"
+            f"{done.stderr[-2000:]}"
+        )
+    return took
+
+
+def measure(
+    runs: int,
+    before: Callable[[int], None],
+    argv: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    ok: Sequence[int] = (0, 1),
+) -> list[float]:
+    times = []
+    for i in range(runs):
+        before(i)
+        times.append(timed(argv, cwd, env, ok))
+    return times
+
+
+def lpt(durations: Sequence[float], cores: int) -> float:
+    """Makespan of the longest-processing-time-first schedule on ``cores`` machines."""
+    loads = [0.0] * max(cores, 1)
+    heapq.heapify(loads)
+    for d in sorted(durations, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + d)
+    return max(loads)
+
+
+def clear(*paths: Path) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def bench(p: Project, runs: int) -> list[tuple[str, list[float]]]:
+    rows: list[tuple[str, list[float]]] = []
+    env = p.env
+    caches = p.root.parent / "tool-caches"
+    state = p.root / ".gatekeeper"
+    tool_env = {**env, "RUFF_CACHE_DIR": str(caches / "ruff")}
+
+    def cold(_: int) -> None:
+        clear(caches, state, p.root / ".mypy_cache", p.root / ".ruff_cache")
+
+    for name, argv in tool_commands(p, caches).items():
+        print(f"[{p.name}] {name} alone", file=sys.stderr)
+        rows.append((f"{name} alone (cold)", measure(runs, cold, argv, p.root, tool_env)))
+    pc_env = {**tool_env, "PRE_COMMIT_HOME": str(p.root.parent / "pre-commit-home")}
+    pre_commit = [str(GATE_PYTHON.parent / "pre-commit"), "run", "--all-files"]
+    timed(pre_commit, p.root, pc_env)  # initialise pre-commit's store outside the timing
+    print(f"[{p.name}] pre-commit", file=sys.stderr)
+    rows.append(("pre-commit run --all-files", measure(runs, cold, pre_commit, p.root, pc_env)))
+    gate = [str(GATE_PYTHON), "-m", "gatekeeper", "run", "--skip", "build", "--format", "json"]
+    print(f"[{p.name}] gatekeeper", file=sys.stderr)
+    rows.append(("gatekeeper run, cold", measure(runs, cold, gate, p.root, env)))
+    timed(gate, p.root, env)
+    rows.append(
+        ("gatekeeper run, nothing changed", measure(runs, lambda i: None, gate, p.root, env))
+    )
+    edited = p.root / PROJECTS[p.name][2]
+    original = edited.read_text()
+
+    def touch(i: int) -> None:
+        edited.write_text(original + f"\n# benchmark edit {i} {time.time_ns()}\n")
+
+    try:
+        rows.append(("gatekeeper run, one file changed", measure(runs, touch, gate, p.root, env)))
+        based = [*gate, "--base", "HEAD"]
+        rows.append(
+            (
+                "gatekeeper run --base HEAD, one file changed",
+                measure(runs, touch, based, p.root, env),
+            )
+        )
+    finally:
+        edited.write_text(original)
+    version = [str(GATE_SCRIPT), "--version"]
+    rows.append(
+        ("gatekeeper --version", measure(max(runs, 10), lambda i: None, version, p.root, env))
+    )
+    return rows
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{mem}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def report(p: Project, rows: list[tuple[str, list[float]]], runs: int) -> str:
+    med = {label: statistics.median(times) for label, times in rows}
+    cores = os.cpu_count() or 1
+    tools = [med[f"{s} alone (cold)"] for s in STAGES]
+    ideal = lpt(tools, cores)
+    pc = med["pre-commit run --all-files"]
+    cold = med["gatekeeper run, cold"]
+    warm = med["gatekeeper run, nothing changed"]
+    version = med["gatekeeper --version"]
+    out = [
+        f"### {p.name} ({len(p.files)} Python files; median of {runs} runs)",
+        "",
+        "| what | median | min | max |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, times in rows:
+        out.append(f"| {label} | {med[label]:.3f} s | {min(times):.3f} s | {max(times):.3f} s |")
+        if label == "pytest alone (cold)":
+            out.append(f"| sum of the tools (serial) | {sum(tools):.3f} s | | |")
+            out.append(f"| ideal parallel schedule (LPT, {cores} cores) | {ideal:.3f} s | | |")
+    out += [
+        "",
+        "Targets:",
+        f"- cold gate / ideal schedule = {cold / ideal:.2f} (target <= 1.10): "
+        f"{'met' if cold <= 1.10 * ideal else 'MISSED'}",
+        f"- cold gate / pre-commit = {cold / pc:.2f} (target: clearly below 1): "
+        f"{'met' if cold < 0.9 * pc else 'MISSED'}",
+        f"- nothing changed: {warm:.3f} s (target <= 0.3 s): {'met' if warm <= 0.3 else 'MISSED'}",
+        f"- --version: {version * 1000:.0f} ms (target <= 150 ms): "
+        f"{'met' if version <= 0.150 else 'MISSED'}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument(
+        "--project",
+        action="append",
+        choices=sorted(PROJECTS),
+        help="project(s) to benchmark (default: click)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/gatekeeper-bench"),
+        help="where projects are downloaded and set up (reused)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the raw times here")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"Machine: {machine()}\n")
+    raw = {}
+    for name in args.project or ["click"]:
+        project = setup(name, args.workdir)
+        rows = bench(project, args.runs)
+        raw[name] = rows
+        print(report(project, rows, args.runs), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
