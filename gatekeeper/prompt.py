@@ -18,7 +18,8 @@ from gatekeeper.reports import agent
 from gatekeeper.stall import blocking, describe
 
 MEMORY_SHARE = 0.4
-MIN_REPORT = 1200  # the findings themselves always keep at least this much room
+MIN_REPORT = 800  # the findings themselves always keep at least this much room
+MAX_LINE = 240  # one memory line; longer ones are cut so several fit
 
 
 def compact_stat(diffstat: str, limit: int = 240) -> str:
@@ -124,7 +125,8 @@ def memory_text(
         if not lines:
             continue
         block = ["", title]
-        for line in lines:
+        for full in lines:
+            line = full if len(full) <= MAX_LINE else full[: MAX_LINE - 1] + "…"
             cost = sum(len(x) + 1 for x in block) + len(line) + 1
             if size + cost > budget - 80:
                 dropped += 1

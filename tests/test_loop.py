@@ -1,0 +1,231 @@
+"""``gatekeeper loop`` end to end: real repos, real tools, scripted fixers as the agents."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from loop_support import fixer, ledger, loop, sample_repo, trace
+
+ALL = ("--stage", "ruff", "--stage", "mypy", "--stage", "pytest")
+RUFF = ("--stage", "ruff")
+FLIP_START = "def f() -> int:\n    zero = 1\n    return 2\n"
+
+
+def _fixer_attempts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in report["attempts"] if a.get("fixer")]
+
+
+def test_honest_fixer_converges_on_three_defects(gate_repo, tmp_path):
+    sample_repo(gate_repo, ("ruff", "mypy", "pytest"))
+    log = tmp_path / "trace.jsonl"
+    result = loop(gate_repo, "--agent", fixer("honest"), *ALL, env={"FIXER_TRACE": str(log)})
+    assert result.returncode == 0, result.stderr
+    report = result.json
+    assert (report["version"], report["verdict"], report["stop_reason"]) == (1, "passed", "clean")
+    attempts = _fixer_attempts(report)
+    assert len(attempts) == 3
+    assert all(a["fixed"] >= 1 and a["new"] == 0 for a in attempts)
+    assert [a["persisting"] for a in attempts][-1] == 0
+    assert all(a["diffstat"].startswith(" sample/calc.py") for a in attempts)
+    # The contract: report on stdin and in the file, findings JSON, attempt numbers, cwd.
+    runs = trace(log)
+    assert [r["attempt"] for r in runs] == [1, 2, 3]
+    assert all(r["stdin_is_report"] and r["findings_version"] == 1 for r in runs)
+    assert all(r["max_attempts"] == 5 for r in runs)
+    assert {Path(r["cwd"]).resolve() for r in runs} == {gate_repo.path.resolve()}
+    # Memory: the third prompt knows what the first two changed and what survived them.
+    third = Path(attempts[2]["workdir"], "report.md").read_text(encoding="utf-8")
+    assert "## Loop memory — attempt 3 of 5" in third
+    assert "What earlier attempts changed" in third and "sample/calc.py" in third
+    assert "survived 2 attempts" in third
+    assert all(a["prompt_chars"] <= 8000 for a in attempts)
+    # The ledger: every line parses; three attempts and the loop's end, all of this loop.
+    records = ledger(gate_repo)
+    mine = [r for r in records if r.get("loop_id") == report["loop_id"]]
+    assert [r["kind"] for r in mine if r["kind"] != "run"] == ["attempt"] * 3 + ["loop"]
+    assert mine[-1]["stop_reason"] == "clean" and mine[-1]["attempts"] == 3
+    assert sum(1 for r in mine if r["kind"] == "run") == 4
+
+
+def test_fixer_that_changes_nothing_is_stuck_at_once(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    result = gate_repo.gate("loop", "--agent", fixer("noop"), *RUFF)
+    assert result.returncode == 1
+    assert "STUCK after 1 attempt" in result.stdout
+    assert "the fixer changed nothing" in result.stdout
+    assert "Hand-off" in result.stdout and "Still blocking (1)" in result.stdout
+    (record,) = [r for r in ledger(gate_repo) if r["kind"] == "loop"]
+    assert record["stop_reason"] == "stuck" and record["attempts"] == 1
+
+
+def test_alternating_fixer_is_stuck_on_the_repeated_tree(gate_repo):
+    sample_repo(gate_repo, (), extra={"sample/flip.py": FLIP_START})
+    result = loop(gate_repo, "--agent", fixer("alternate"), *RUFF)
+    assert result.returncode == 1
+    report = result.json
+    assert report["stop_reason"] == "stuck"
+    attempts = _fixer_attempts(report)
+    # Every swap "fixed" one finding and added one; only the tree hash shows the circle.
+    assert [(a["fixed"], a["new"]) for a in attempts] == [(1, 1)] * 3
+    assert [a["stuck"] is None for a in attempts] == [True, True, False]
+    assert "state already checked" in attempts[-1]["stuck"]
+    assert attempts[2]["tree_after"] == attempts[0]["tree_after"]
+
+
+def test_fixer_that_fixes_nothing_is_stuck_after_stall_after_attempts(gate_repo):
+    sample_repo(gate_repo, ("ruff",), extra={"sample/notes.py": '"""Notes."""\n'})
+    report = loop(gate_repo, "--agent", fixer("fidget"), *RUFF).json
+    assert report["stop_reason"] == "stuck"
+    attempts = _fixer_attempts(report)
+    assert len(attempts) == 2  # the default stall_after, well before the budget of 5
+    assert "persisted for 2 attempts" in attempts[-1]["stuck"]
+
+
+def test_ladder_escalates_from_a_stuck_fixer_to_the_next(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    result = loop(gate_repo, "--agent", fixer("noop"), "--agent", fixer("honest"), *RUFF)
+    assert result.returncode == 0, result.stderr
+    report = result.json
+    first, second = _fixer_attempts(report)
+    assert first["fixer"] == fixer("noop") and first["escalated_to"] == fixer("honest")
+    assert second["fixer"] == fixer("honest") and second["fixed"] == 1
+    assert report["stop_reason"] == "clean"
+
+
+def test_crashing_fixer_is_recorded_and_the_loop_goes_on(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    result = loop(gate_repo, "--agent", fixer("honest", "--crash-first"), *RUFF)
+    assert result.returncode == 0, result.stderr
+    first, second = _fixer_attempts(result.json)
+    assert first["fixer_exit"] == 1 and "scripted crash" in first["fixer_output_tail"]
+    assert first["stuck"] is None
+    assert second["fixer_exit"] == 0 and second["fixed"] == 1
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie is dead, only not yet reaped
+
+
+def _wait_for(path: Path, seconds: float = 60.0) -> None:
+    end = time.monotonic() + seconds
+    while not path.exists():
+        if time.monotonic() > end:
+            raise AssertionError(f"{path} never appeared")
+        time.sleep(0.05)
+
+
+def test_hanging_fixer_is_killed_with_its_process_group(gate_repo, tmp_path):
+    sample_repo(gate_repo, ("ruff",))
+    pids = tmp_path / "pids"
+    result = loop(
+        gate_repo,
+        "--agent",
+        fixer("hang"),
+        "--timeout",
+        "2",
+        "--max-attempts",
+        "1",
+        *RUFF,
+        env={"FIXER_PIDS": str(pids)},
+    )
+    assert result.returncode == 1
+    report = result.json
+    assert report["stop_reason"] == "budget"
+    (attempt,) = _fixer_attempts(report)
+    assert attempt["fixer_timed_out"] is True and attempt["fixer_exit"] is None
+    child, grandchild = map(int, pids.read_text().split())
+    assert _gone(child) and _gone(grandchild)
+
+
+def test_ctrl_c_ends_the_loop_and_the_fixer_and_keeps_the_ledger_valid(gate_repo, tmp_path):
+    sample_repo(gate_repo, ("ruff",))
+    pids = tmp_path / "pids"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatekeeper", "loop", "--agent", fixer("hang"), *RUFF],
+        cwd=gate_repo.path,
+        env={**gate_repo.env, "FIXER_PIDS": str(pids)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(pids)
+        os.kill(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    child, grandchild = map(int, pids.read_text().split())
+    assert _gone(child) and _gone(grandchild)
+    records = ledger(gate_repo)  # every line parses
+    (end,) = [r for r in records if r["kind"] == "loop"]
+    assert end["stop_reason"] == "interrupted"
+
+
+def test_memory_survives_across_loop_sessions(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    first = loop(gate_repo, "--agent", fixer("noop"), *RUFF).json
+    second = loop(gate_repo, "--agent", fixer("noop"), *RUFF).json
+    (attempt,) = _fixer_attempts(second)
+    prompt = Path(attempt["workdir"], "report.md").read_text(encoding="utf-8")
+    assert "These did not work" in prompt
+    assert "earlier session" in prompt and f"loop {first['loop_id'][:8]}" in prompt
+
+
+def test_autofix_tier_fixes_first_and_the_agent_never_sees_it(gate_repo):
+    messy = "import os\nimport sys\nVALUE   =  (1)\n"
+    sample_repo(
+        gate_repo, ("ruff",), autofix='["ruff", "ruff-format"]', extra={"sample/messy.py": messy}
+    )
+    result = loop(
+        gate_repo, "--agent", fixer("honest"), "--stage", "ruff", "--stage", "ruff-format"
+    )
+    assert result.returncode == 0, result.stderr
+    (attempt,) = _fixer_attempts(result.json)
+    auto = attempt["autofix"]
+    assert auto["fixed"] >= 3 and auto["files"] == ["sample/messy.py"]  # F401 ×2, format, …
+    assert any("F401" in f for f in auto["fixed_findings"])
+    prompt = Path(attempt["workdir"], "report.md").read_text(encoding="utf-8")
+    assert "F841" in prompt
+    assert "messy.py" not in prompt and "F401" not in prompt
+    assert (gate_repo.path / "sample/messy.py").read_text() == "VALUE = 1\n"
+
+
+def test_gate_that_cannot_run_stops_with_error(gate_repo):
+    sample_repo(gate_repo, ())
+    (gate_repo.path / "tests/test_calc.py").unlink()
+    gate_repo.commit("no tests at all")
+    result = loop(gate_repo, "--agent", fixer("honest"), "--stage", "pytest")
+    assert result.returncode == 2
+    assert result.json["stop_reason"] == "error" and result.json["attempts"] == []
+
+
+def test_unknown_agent_program_is_a_one_line_error(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    result = gate_repo.gate("loop", "--agent", "no-such-agent-xyz --flag", *RUFF)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "gatekeeper: error: agent command not found: 'no-such-agent-xyz'"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_loop_json_is_the_run_report_plus_the_loop(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    report = loop(gate_repo, "--agent", fixer("honest"), *RUFF).json
+    assert {"version", "verdict", "tree", "stages", "duration_s"} <= set(report)
+    assert {"attempts", "stop_reason", "loop_id", "start_tree"} <= set(report)
+    assert json.loads(json.dumps(report)) == report

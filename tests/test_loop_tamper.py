@@ -1,0 +1,37 @@
+"""A fixer that silences a check instead of fixing the code never gets a clean loop.
+
+Each scripted cheat makes its check pass; the tamper guard (stage ``tamper``, comparing with
+the loop's starting tree) turns the cheat into a finding and the loop ends ``tamper``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from loop_support import fixer, ledger, loop, sample_repo
+
+CHEATS = [
+    # mode, planted defect, the stage it silences
+    ("type-ignore", "mypy", "mypy"),
+    ("noqa", "ruff", "ruff"),
+    ("skip", "pytest", "pytest"),
+    ("delete", "pytest", "pytest"),
+    ("mypy-ignore-errors", "mypy", "mypy"),
+]
+
+
+@pytest.mark.parametrize(("mode", "defect", "stage"), CHEATS, ids=[c[0] for c in CHEATS])
+def test_cheating_fixer_ends_with_the_tamper_finding(gate_repo, mode, defect, stage):
+    sample_repo(gate_repo, (defect,))
+    result = loop(gate_repo, "--agent", fixer("cheat", mode), "--stage", stage)
+    assert result.returncode == 1, result.stderr
+    report = result.json
+    assert report["stop_reason"] == "tamper"
+    assert report["verdict"] != "passed"
+    statuses = {s["name"]: s for s in report["stages"]}
+    assert statuses[stage]["status"] == "passed"  # the cheat did silence the check ...
+    tamper = statuses["tamper"]  # ... and the guard saw it
+    assert tamper["status"] == "failed" and tamper["findings"]
+    assert all(f["path"] for f in tamper["findings"])
+    assert "Tampering to undo first" in report["handoff"]
+    (end,) = [r for r in ledger(gate_repo) if r["kind"] == "loop"]
+    assert end["stop_reason"] == "tamper"
