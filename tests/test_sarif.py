@@ -36,7 +36,9 @@ def assert_valid(doc: dict[str, Any]) -> None:
 
 
 def _finding(stage: str, tool: str, rule: str, path: str, line: int, **kw: Any) -> Finding:
-    return Finding(stage, tool, rule, path, line, 2, f"{rule} happened", fingerprint=f"fp-{rule}", **kw)
+    return Finding(
+        stage, tool, rule, path, line, 2, f"{rule} happened", fingerprint=f"fp-{rule}", **kw
+    )
 
 
 def sample_run(root: Path) -> RunResult:
@@ -139,7 +141,9 @@ def test_real_run_validates_and_fingerprints_survive_moved_lines(gate_repo) -> N
     assert_valid(doc)
     before = _sarif_results(doc)
     assert len(before) == 3
-    from_json = {f["fingerprint"] for s in json.loads(report.read_text())["stages"] for f in s["findings"]}
+    from_json = {
+        f["fingerprint"] for s in json.loads(report.read_text())["stages"] for f in s["findings"]
+    }
     assert set(before) == from_json
     gate_repo.write("sample/legacy.py", "# moved\n" * 10 + LEGACY)
     again = gate_repo.gate("run", "--stage", "ruff", "--format", "sarif")
