@@ -53,6 +53,10 @@ def _positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+def _non_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
 def _str_list(value: Any) -> str | None:
     if all(isinstance(v, str) for v in value):
         return None
@@ -84,7 +88,7 @@ def _allow_entries(value: Any) -> str | None:
 #: Top-level keys. Modules that own a feature add their keys here (the key's name is theirs).
 GLOBAL_OPTIONS: dict[str, Option] = {
     "python": Option(None, (str,), help="interpreter of the project's environment"),
-    "jobs": Option(0, (int,), help="stages run at once; 0 means one per CPU core"),
+    "jobs": Option(0, (int,), _non_negative, help="stages run at once; 0 means one per CPU core"),
     "timeout": Option(600.0, check=_positive, help="default seconds before a stage is killed"),
     "max_report_chars": Option(8000, check=_positive, help="size cap of the agent report"),
     "fail_fast": Option(False, help="stop the other stages at the first failure"),

@@ -28,7 +28,7 @@ from gatekeeper.config import (
     validate,
 )
 from gatekeeper.environment import Probe, probe, project_python
-from gatekeeper.errors import GatekeeperError
+from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
@@ -98,7 +98,10 @@ def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Regis
     validate_mapping(
         _label(source), {k: v for k, v in settings.items() if k != "stages"}, GLOBAL_OPTIONS
     )
-    registered = plugins.stages(settings)
+    try:
+        registered = plugins.stages(settings)
+    except ConfigError as exc:  # a plugin's own settings (e.g. commands.NAME): name the file
+        raise ConfigError(f"{_label(source)}: {exc.message}", exc.hint) from None
     stage_options = {
         name: {k: as_option(v) for k, v in reg.stage.options.items()}
         for name, reg in registered.items()

@@ -8,17 +8,29 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, GatekeeperError, Stage, StageContext
+from gatekeeper import ConfigError, Finding, Stage, StageContext
 from gatekeeper.config import Option, validate_mapping
 
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _strings(value: Any) -> str | None:
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        return "must be a string or a list of strings"
+    return None
+
+
 KEYS = {
-    "run": Option("", (str, list), help="the command line"),
-    "patterns": Option(["*"], (list,), help="files that make the command relevant"),
-    "timeout": Option(600.0, (int, float), help="seconds before it is killed"),
+    "run": Option("", (str, list), _strings, help="the command line"),
+    "patterns": Option(["*"], (list,), _strings, help="files that make the command relevant"),
+    "timeout": Option(600.0, (int, float), _positive, help="seconds before it is killed"),
     "description": Option("", (str,)),
     "cache": Option(
         False,
@@ -30,36 +42,38 @@ TAIL_LINES = 25
 
 
 def argv_of(name: str, value: Any) -> list[str]:
+    """The command line of ``commands.<name>.run``, split like a shell would split it."""
     if isinstance(value, list):
         argv = [str(v) for v in value]
     else:
         try:
             argv = shlex.split(str(value))
         except ValueError as exc:
-            raise GatekeeperError(
+            raise ConfigError(
                 f"commands.{name}.run cannot be split: {exc}", "check the quotes"
             ) from None
     if not argv:
-        raise GatekeeperError(f"commands.{name}.run is empty", "give the command line to run")
+        raise ConfigError(f"commands.{name}.run is empty", "give the command line to run")
     return argv
 
 
 def run(argv: list[str], ctx: StageContext) -> list[Finding]:
+    """Run the command; a non-zero exit is one finding with the output's tail."""
     done = ctx.run([*argv, *ctx.args], ok=range(0, 256))
     if done.returncode == 0:
         return []
     tail = "\n".join(done.output.splitlines()[-TAIL_LINES:])
-    return [
-        ctx.finding(
-            f"exit-{done.returncode}",
-            "",
-            0,
-            0,
-            f"`{shlex.join(argv)}` exited with code {done.returncode}:\n{tail}",
-            hint="make the command succeed; run it yourself to see all output",
-            tool=argv[0],
-        )
-    ]
+    # About the command as a whole: no path (ctx.finding would spell "" as ".").
+    finding = ctx.finding(
+        f"exit-{done.returncode}",
+        "",
+        0,
+        0,
+        f"`{shlex.join(argv)}` exited with code {done.returncode}:\n{tail}",
+        hint="make the command succeed; run it yourself to see all output",
+        tool=argv[0],
+    )
+    return [replace(finding, path="")]
 
 
 @gatekeeper.hookimpl
@@ -71,7 +85,9 @@ def gatekeeper_register_stages(
         return  # the core's validation reports the wrong type
     for name, raw in commands.items():
         if not isinstance(raw, Mapping):
-            raise GatekeeperError(f"commands.{name} must be a table with `run = ...`")
+            raise ConfigError(
+                f"commands.{name} must be a table, not {raw!r}", f"set commands.{name}.run"
+            )
         spec = validate_mapping(f"commands.{name}", raw, KEYS)
         argv = argv_of(name, spec.get("run", ""))
         register(

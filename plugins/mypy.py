@@ -1,4 +1,9 @@
-"""The ``mypy`` stage: ``mypy -O json`` over the whole program; notes fold into their error."""
+"""The ``mypy`` stage: ``mypy -O json`` over the whole program; notes fold into their error.
+
+mypy exits 0 (clean), 1 (type errors) or 2 (it could not check: a crash, a bad flag, or a
+syntax error, which it still reports as JSON). An exit 2 without parseable findings, an exit 1
+without any, and any stdout line that is not a JSON object are errors of the stage.
+"""
 
 from __future__ import annotations
 
@@ -22,70 +27,76 @@ _HINTS = {
 }
 
 
+def records(output: str) -> list[dict[str, Any]]:
+    """mypy's JSON lines; a line that is not a JSON object with a file is a StageError."""
+    found = []
+    for raw in filter(None, (line.strip() for line in output.splitlines())):
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            raise StageError(f"unexpected mypy output (not JSON): {raw[:200]}", output) from None
+        if not isinstance(record, dict) or "file" not in record:
+            raise StageError(f"unexpected mypy JSON record: {raw[:200]}", output)
+        found.append(record)
+    return found
+
+
+def belongs(note: dict[str, Any], error: dict[str, Any]) -> bool:
+    """A note explains the error before it when it is on the error's line or points elsewhere
+    (``defined here`` in another file); a note on another line of the file stands alone."""
+    if error.get("severity") != "error" or note.get("severity") != "note":
+        return False
+    if note.get("file") != error.get("file"):
+        return True
+    return bool(note.get("line") == error.get("line"))
+
+
+def group(recs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[str]]]:
+    """Each error or standalone note with the notes that follow and belong to it."""
+    groups: list[tuple[dict[str, Any], list[str]]] = []
+    for rec in recs:
+        if groups and belongs(rec, groups[-1][0]):
+            groups[-1][1].append(str(rec.get("message", "")))
+        else:
+            groups.append((rec, []))
+    return groups
+
+
+def to_finding(ctx: StageContext, head: dict[str, Any], notes: list[str]) -> Finding:
+    """One finding: the error (or note) with its notes folded into the hint."""
+    code = head.get("code") or "misc"
+    hint = "; ".join(n for n in (head.get("hint") or "", *notes) if n) or _HINTS.get(code, "")
+    return ctx.finding(
+        code,
+        head["file"],
+        head.get("line") or 0,
+        (head.get("column") or 0) + 1,
+        str(head.get("message", "")),
+        severity="error" if head.get("severity") == "error" else "note",
+        hint=hint,
+    )
+
+
 def parse(ctx: StageContext, output: str) -> list[Finding]:
     """Turn mypy's JSON lines into findings, folding each note into the error before it."""
-    records: list[dict[str, Any]] = []
-    for raw in output.splitlines():
-        raw = raw.strip()
-        if not raw.startswith("{"):
-            continue
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError as exc:
-            raise StageError(f"cannot parse mypy's JSON output: {exc}", output) from None
-    findings: list[Finding] = []
-    notes: list[str] = []
-    head: dict[str, Any] | None = None
-
-    def flush() -> None:
-        if head is None:
-            return
-        code = head.get("code") or "misc"
-        hint_parts = [n for n in ([head.get("hint") or "", *notes]) if n]
-        hint = "; ".join(hint_parts) or _HINTS.get(code, "")
-        findings.append(
-            ctx.finding(
-                code,
-                head["file"],
-                head.get("line", 0),
-                head.get("column", 0) + 1,
-                head.get("message", ""),
-                hint=hint,
-            )
-        )
-
-    for rec in records:
-        if rec.get("severity") == "note" and head is not None and rec.get("file") == head["file"]:
-            notes.append(str(rec.get("message", "")))
-            continue
-        flush()
-        notes = []
-        head = rec if rec.get("severity") == "error" else None
-    flush()
-    return findings
+    return [to_finding(ctx, head, notes) for head, notes in group(records(output))]
 
 
 def run(ctx: StageContext) -> list[Finding]:
     targets = ctx.paths or list(ctx.layout.sources) or ["."]
-    args = [
-        "-O",
-        "json",
-        "--no-pretty",
-        "--no-error-summary",
-        "--show-column-numbers",
-        "--cache-dir",
-        str(ctx.cache_dir / "mypy-cache"),
-    ]
+    args = ["-O", "json", "--no-pretty", "--no-error-summary", "--show-column-numbers"]
+    args += ["--cache-dir", str(ctx.cache_dir / "mypy-cache")]
     if ctx.python != ctx.project_python:
         # mypy runs from the gate's own environment: point it at the project's packages.
         args += ["--python-executable", str(ctx.project_python)]
     done = ctx.run_tool([*args, *ctx.args, "--", *targets], ok=(0, 1, 2))
     findings = parse(ctx, done.stdout)
-    if done.returncode == 2 and not findings:
+    errors = [f for f in findings if f.severity == "error"]
+    if done.returncode == 2 and not errors:
         # 2 is mypy failing to run (bad flag, crash); syntax errors come back as findings.
         raise StageError("mypy could not check the program (exit 2)", done.output)
-    if done.returncode == 1 and not findings:
-        raise StageError("mypy reported errors that could not be parsed", done.output)
+    if done.returncode == 1 and not errors:
+        raise StageError("mypy exited with code 1 but reported no errors", done.output)
     return findings
 
 

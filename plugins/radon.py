@@ -2,13 +2,15 @@
 
 Like xenon: ``max_block`` bounds the worst function, ``max_module`` each module's average and
 ``max_average`` the average over everything checked. Each limit is a rank letter (A–F) or a
-number (the highest complexity allowed).
+number (the highest complexity allowed). Averages are over functions and methods (closures
+included); classes are not blocks of their own, as their methods already count.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gatekeeper
@@ -26,6 +28,7 @@ def limit_of(value: str | int) -> int:
 
 
 def rank_of(complexity: float) -> str:
+    """radon's rank letter for a complexity (or an average of them)."""
     return next(r for r, top in RANK_MAX.items() if complexity <= top)
 
 
@@ -53,84 +56,116 @@ HINT = (
 )
 
 
-def _blocks(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class Limits:
+    """The three limits as numbers, and as the user spelled them (for messages)."""
+
+    block: int
+    module: int
+    average: int
+    spelled: dict[str, str]
+
+    @classmethod
+    def of(cls, options: Any) -> Limits:
+        spelled = {k: str(options[k]) for k in OPTIONS}
+        return cls(
+            limit_of(options["max_block"]),
+            limit_of(options["max_module"]),
+            limit_of(options["max_average"]),
+            spelled,
+        )
+
+    def above(self, key: str, limit: int) -> str:
+        spelled = self.spelled[key]
+        return f"above the limit {limit}" + (f" ({spelled})" if spelled != str(limit) else "")
+
+
+def load(output: str) -> dict[str, Any]:
+    """radon's JSON: a mapping of path to blocks (or to an error); else a StageError."""
+    try:
+        data = json.loads(output)
+    except json.JSONDecodeError as exc:
+        raise StageError(f"cannot parse radon's JSON output: {exc}", output) from None
+    if not isinstance(data, dict):
+        raise StageError("radon's JSON output is not a mapping of files", output)
+    return data
+
+
+def blocks(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Functions and methods with their closures (radon lists methods at the top level too)."""
     for e in entries:
         if e.get("type") in ("function", "method"):
             yield e
-            yield from _blocks(e.get("closures") or [])
+            yield from blocks(e.get("closures") or [])
+
+
+def _block_finding(ctx: StageContext, path: str, block: dict[str, Any], lim: Limits) -> Finding:
+    score = int(block["complexity"])
+    name = f"{block['classname']}.{block['name']}" if block.get("classname") else block["name"]
+    return ctx.finding(
+        "max-block",
+        path,
+        block["lineno"],
+        block.get("col_offset", 0) + 1,
+        f"{block['type']} {name!r} has cyclomatic complexity {score} (rank {rank_of(score)}), "
+        f"{lim.above('max_block', lim.block)}",
+        hint=HINT,
+    )
+
+
+def _parse_error(ctx: StageContext, path: str, entries: dict[str, Any]) -> Finding:
+    return ctx.finding(
+        "parse-error",
+        path,
+        0,
+        0,
+        f"radon cannot parse the file: {entries.get('error')}",
+        hint="fix the syntax error",
+    )
+
+
+def check_file(
+    ctx: StageContext, path: str, entries: Any, lim: Limits
+) -> tuple[list[Finding], list[int]]:
+    """Findings for one file's blocks and average, and the file's complexity scores."""
+    if isinstance(entries, dict):
+        return [_parse_error(ctx, path, entries)], []
+    found = list(blocks(entries))
+    scores = [int(b["complexity"]) for b in found]
+    findings = [_block_finding(ctx, path, b, lim) for b in found if b["complexity"] > lim.block]
+    avg = sum(scores) / len(scores) if scores else 0.0
+    if avg > lim.module:
+        message = (
+            f"module average complexity {avg:.1f} (rank {rank_of(avg)}) is "
+            f"{lim.above('max_module', lim.module)}"
+        )
+        findings.append(ctx.finding("max-module", path, 1, 0, message, hint=HINT))
+    return findings, scores
+
+
+def check_average(ctx: StageContext, scores: list[int], lim: Limits) -> list[Finding]:
+    """The project-average finding, when the average over every block is over its limit."""
+    avg = sum(scores) / len(scores) if scores else 0.0
+    if avg <= lim.average:
+        return []
+    message = (
+        f"average complexity {avg:.1f} over {len(scores)} blocks (rank {rank_of(avg)}) is "
+        f"{lim.above('max_average', lim.average)}"
+    )
+    # About the whole project: no path (ctx.finding would spell "" as ".").
+    return [replace(ctx.finding("max-average", "", 0, 0, message, hint=HINT), path="")]
 
 
 def parse(ctx: StageContext, output: str) -> list[Finding]:
     """Findings for every block, module and the project over their limits."""
-    try:
-        data: dict[str, Any] = json.loads(output or "{}")
-    except json.JSONDecodeError as exc:
-        raise StageError(f"cannot parse radon's JSON output: {exc}", output) from None
-    block_max = limit_of(ctx.options["max_block"])
-    module_max = limit_of(ctx.options["max_module"])
-    average_max = limit_of(ctx.options["max_average"])
+    lim = Limits.of(ctx.options)
     findings: list[Finding] = []
     everything: list[int] = []
-    for path, entries in sorted(data.items()):
-        if isinstance(entries, dict):
-            findings.append(
-                ctx.finding(
-                    "parse-error",
-                    path,
-                    0,
-                    0,
-                    f"radon cannot parse the file: {entries.get('error')}",
-                    hint="fix the syntax error",
-                )
-            )
-            continue
-        scores = []
-        for b in _blocks(entries):
-            score = int(b["complexity"])
-            scores.append(score)
-            if score > block_max:
-                name = f"{b['classname']}.{b['name']}" if b.get("classname") else b["name"]
-                findings.append(
-                    ctx.finding(
-                        "max-block",
-                        path,
-                        b["lineno"],
-                        b.get("col_offset", 0) + 1,
-                        f"{b['type']} {name!r} has cyclomatic complexity {score} "
-                        f"(rank {rank_of(score)}), above the limit {block_max} "
-                        f"({ctx.options['max_block']})",
-                        hint=HINT,
-                    )
-                )
+    for path, entries in sorted(load(output).items()):
+        found, scores = check_file(ctx, path, entries, lim)
+        findings += found
         everything += scores
-        if scores and sum(scores) / len(scores) > module_max:
-            avg = sum(scores) / len(scores)
-            findings.append(
-                ctx.finding(
-                    "max-module",
-                    path,
-                    1,
-                    0,
-                    f"module average complexity {avg:.1f} (rank {rank_of(avg)}) is above the "
-                    f"limit {module_max} ({ctx.options['max_module']})",
-                    hint=HINT,
-                )
-            )
-    if everything and sum(everything) / len(everything) > average_max:
-        avg = sum(everything) / len(everything)
-        findings.append(
-            ctx.finding(
-                "max-average",
-                "",
-                0,
-                0,
-                f"average complexity {avg:.1f} over {len(everything)} blocks "
-                f"(rank {rank_of(avg)}) is above the limit {average_max} "
-                f"({ctx.options['max_average']})",
-                hint=HINT,
-            )
-        )
-    return findings
+    return findings + check_average(ctx, everything, lim)
 
 
 def run(ctx: StageContext) -> list[Finding]:

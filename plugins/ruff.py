@@ -1,59 +1,76 @@
-"""The ``ruff`` stage: ``ruff check`` with JSON output, one finding per diagnostic."""
+"""The ``ruff`` stage: ``ruff check`` with JSON output, one finding per diagnostic.
+
+ruff exits 0 (clean), 1 (findings) or 2 (it could not run: bad config, bad flag, crash). Exit 2,
+output that is not a JSON list, and exit 1 without a diagnostic are all errors of the stage.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
 
+SYNTAX_CODES = ("syntax-error", "invalid-syntax")
+SYNTAX_HINT = "fix the syntax error; nothing else in this file can be checked until then"
 
-def parse(ctx: StageContext, output: str) -> Iterator[Finding]:
-    """Turn ``ruff check --output-format json`` output into findings."""
+
+def load(output: str) -> list[dict[str, Any]]:
+    """ruff's JSON diagnostics; anything but a JSON list of objects is a :class:`StageError`."""
     try:
-        diagnostics: list[dict[str, Any]] = json.loads(output or "[]")
+        data = json.loads(output)
     except json.JSONDecodeError as exc:
         raise StageError(f"cannot parse ruff's JSON output: {exc}", output) from None
-    for d in diagnostics:
-        code = d.get("code") or "syntax-error"
-        fix = d.get("fix") or None
-        safe = fix is not None and fix.get("applicability") == "safe"
-        if fix and fix.get("message"):
-            hint = f"{fix['message']}" + (" (`ruff check --fix` applies it)" if safe else "")
-        elif code in ("syntax-error", "invalid-syntax"):
-            hint = "fix the syntax error; nothing else in this file can be checked until then"
-        else:
-            hint = f"see {d['url']}" if d.get("url") else ""
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise StageError("ruff's JSON output is not a list of diagnostics", output)
+    return data
+
+
+def hint_of(diagnostic: dict[str, Any]) -> tuple[str, bool]:
+    """The fix hint and whether ``ruff check --fix`` applies the fix safely."""
+    fix = diagnostic.get("fix") or {}
+    applicability = fix.get("applicability")
+    if fix.get("message"):
+        if applicability == "safe":
+            return f"{fix['message']} (`ruff check --fix` applies it)", True
+        return f"{fix['message']} (an unsafe fix: review it, `--unsafe-fixes` applies it)", False
+    if (diagnostic.get("code") or "invalid-syntax") in SYNTAX_CODES:
+        return SYNTAX_HINT, False
+    url = diagnostic.get("url")
+    return (f"see {url}" if url else ""), False
+
+
+def parse(ctx: StageContext, output: str) -> list[Finding]:
+    """Turn ``ruff check --output-format json`` output into findings."""
+    findings = []
+    for d in load(output):
+        hint, fixable = hint_of(d)
         loc = d.get("location") or {}
-        yield ctx.finding(
-            code,
-            d["filename"],
-            loc.get("row", 0),
-            loc.get("column", 0),
-            d.get("message", ""),
-            fixable=safe,
-            hint=hint,
+        findings.append(
+            ctx.finding(
+                d.get("code") or "invalid-syntax",
+                d.get("filename") or "",
+                loc.get("row", 0),
+                loc.get("column", 0),
+                d.get("message", ""),
+                fixable=fixable,
+                hint=hint,
+            )
         )
+    return findings
 
 
 def run(ctx: StageContext) -> list[Finding]:
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
     # --no-fix: a check never edits files, even when the project sets `fix = true`.
-    done = ctx.run_tool(
-        [
-            "check",
-            "--output-format",
-            "json",
-            "--no-fix",
-            "--force-exclude",
-            *ctx.args,
-            "--",
-            *targets,
-        ],
-    )
-    return list(parse(ctx, done.stdout))
+    argv = ["check", "--output-format", "json", "--no-fix", "--force-exclude"]
+    done = ctx.run_tool([*argv, *ctx.args, "--", *targets], ok=(0, 1))
+    findings = parse(ctx, done.stdout)
+    if done.returncode == 1 and not findings:
+        raise StageError("ruff exited with code 1 but reported no diagnostics", done.output)
+    return findings
 
 
 @gatekeeper.hookimpl

@@ -8,94 +8,172 @@ exactly what was left out (counts per stage and rule), so nothing disappears sil
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from gatekeeper.formats import ReportOptions
-from gatekeeper.models import RunResult, StageResult
+from gatekeeper.models import Finding, RunResult, StageResult
 from gatekeeper.reports.grouping import Folded, by_file
 
-RESERVE = 400  # room kept for the left-out line
+MIN_CHARS = 600  # below this not even the headline and the left-out line fit
+INSTRUCTIONS = (
+    "Fix each item at its location, then run `gatekeeper verify`. Do not silence "
+    "checks: a new `# noqa`, `# type: ignore`, skip marker, deleted test or loosened "
+    "config is itself reported as a finding."
+)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 finding``, ``2 findings``."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def open_findings(run: RunResult) -> list[Finding]:
+    """The findings that block: those not held by the baseline."""
+    return [f for f in run.findings if not f.baselined]
 
 
 def headline(run: RunResult) -> str:
-    findings = [f for s in run.stages for f in s.findings if not f.baselined]
-    files = len({f.path for f in findings})
+    """``# gatekeeper: FAILED — 3 findings in 2 files, 1 stage could not run``."""
+    findings = open_findings(run)
     errors = [s for s in run.stages if s.status == "error"]
     parts = []
     if findings:
-        parts.append(
-            f"{len(findings)} finding{'s' if len(findings) != 1 else ''} "
-            f"in {files} file{'s' if files != 1 else ''}"
-        )
+        files = len({f.path for f in findings})
+        parts.append(f"{plural(len(findings), 'finding')} in {plural(files, 'file')}")
     if errors:
-        parts.append(f"{len(errors)} stage{'s' if len(errors) != 1 else ''} could not run")
+        parts.append(f"{plural(len(errors), 'stage')} could not run")
     summary = ", ".join(parts) if parts else "all stages passed"
     return f"# gatekeeper: {run.verdict.upper()} — {summary}"
 
 
-def _item(entry: Folded) -> str:
+def _indent(text: str) -> str:
+    first, *rest = text.splitlines() or [""]
+    return "\n".join([first, *("  " + ln for ln in rest)])
+
+
+def item(entry: Folded, limit: int) -> str:
+    """One list item; a message longer than ``limit`` keeps its head and loses its middle."""
     f = entry.first
-    where = f.location
     count = ""
     if entry.count > 1:
         count = f" ×{entry.count} (lines {', '.join(str(n) for n in entry.lines)})"
+    message = f.message if len(f.message) <= limit else f.message[: limit - 1] + "…"
     fix = f" — fix: {f.hint}" if f.hint else ""
     auto = " (autofixable)" if f.fixable else ""
-    return f"- `{where}` {f.tool} `{f.rule}`{count}: {f.message}{fix}{auto}"
+    where = f.location or "(project)"
+    return _indent(f"- `{where}` {f.tool} `{f.rule}`{count}: {message}{fix}{auto}")
 
 
-def _error_lines(stage: StageResult) -> list[str]:
+def error_lines(stage: StageResult, snippet_chars: int) -> list[str]:
+    """A stage that could not run: its reason, and the tail of the tool's output."""
     reason = (stage.reason or "unknown error").strip()
     first, _, rest = reason.partition("\n")
-    lines = [f"- **{stage.name}**: {first}"]
-    if rest.strip():
-        snippet = rest.strip()[-800:]
+    lines = [f"- **{stage.name}**: {first[:300]}"]
+    snippet = rest.strip()[-snippet_chars:] if snippet_chars > 0 else ""
+    if snippet.strip():
         lines += ["  ```", *("  " + ln for ln in snippet.splitlines()), "  ```"]
     return lines
 
 
+def passed_report(run: RunResult) -> str:
+    """A passing run: nothing to fix; skipped stages are named so nothing hides."""
+    out = [headline(run), "", "Every enabled stage passed. Nothing to fix."]
+    out += [f"- {s.name}: skipped ({s.reason})" for s in run.stages if s.status == "skipped"]
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A folded finding and its rendered item, in report order."""
+
+    path: str
+    folded: Folded
+    text: str
+
+
+def entries_of(run: RunResult, cap: int) -> list[Entry]:
+    """Every folded finding, grouped by file, rendered with a per-item size limit."""
+    limit = max(cap // 4, 200)
+    return [
+        Entry(path, folded, item(folded, limit))
+        for path, group in by_file(open_findings(run)).items()
+        for folded in group
+    ]
+
+
+def left_out_line(cap: int, rest: list[Entry]) -> list[str]:
+    """The line saying exactly what the cap left out (empty when nothing was)."""
+    if not rest:
+        return []
+    kinds: Counter[str] = Counter()
+    for e in rest:
+        kinds[f"{e.folded.first.stage} {e.folded.first.rule}"] += e.folded.count
+    total = sum(kinds.values())
+    files = len({e.path for e in rest})
+    shown = ", ".join(f"{k} ×{n}" for k, n in kinds.most_common(8))
+    more = f" and {len(kinds) - 8} more kinds" if len(kinds) > 8 else ""
+    return [
+        "",
+        f"_Left out to stay under {cap} characters: {plural(total, 'finding')} in "
+        f"{plural(files, 'file')} ({shown}{more}). Fix the ones above first, or run "
+        "`gatekeeper run --format json` for the full list._",
+    ]
+
+
+def heading(path: str) -> list[str]:
+    """The lines that open a file's group."""
+    return ["", f"## `{path or '(project)'}`"]
+
+
+def body(entries: list[Entry]) -> list[str]:
+    """Items under a heading per file."""
+    out: list[str] = []
+    path: str | None = None
+    for e in entries:
+        if e.path != path:
+            out += heading(e.path)
+            path = e.path
+        out.append(e.text)
+    return out
+
+
+def assemble(head: list[str], entries: list[Entry], keep: int, cap: int) -> str:
+    """The report with the first ``keep`` entries and a left-out line for the rest."""
+    lines = head + body(entries[:keep]) + left_out_line(cap, entries[keep:])
+    return "\n".join(lines) + "\n"
+
+
+def size(lines: list[str]) -> int:
+    """Characters of ``lines`` joined by newlines, with a final newline."""
+    return sum(len(line) + 1 for line in lines)
+
+
+def fitting(head: list[str], entries: list[Entry], cap: int) -> int:
+    """How many entries fit under ``cap`` together with the left-out line."""
+    used, keep, path = size(head), 0, None
+    for e in entries:
+        cost = len(e.text) + 1 + (size(heading(e.path)) if e.path != path else 0)
+        if used + cost > cap:
+            break
+        used, keep, path = used + cost, keep + 1, e.path
+    # The left-out line needs room too: give back entries until it fits.
+    while keep > 0 and len(assemble(head, entries, keep, cap)) > cap:
+        keep -= 1
+    return keep
+
+
 def render(run: RunResult, options: ReportOptions) -> str:
-    cap = max(options.max_chars, 600)
-    out: list[str] = [headline(run), ""]
+    """The agent report, never longer than ``options.max_chars`` (at least 600)."""
+    cap = max(options.max_chars, MIN_CHARS)
     if run.verdict == "passed":
-        skipped = [s for s in run.stages if s.status == "skipped"]
-        out.append("Every enabled stage passed. Nothing to fix.")
-        out += [f"- {s.name}: skipped ({s.reason})" for s in skipped]
-        return "\n".join(out) + "\n"
-    out.append(
-        "Fix each item at its location, then run `gatekeeper verify`. Do not silence "
-        "checks: a new `# noqa`, `# type: ignore`, skip marker, deleted test or loosened "
-        "config is itself reported as a finding."
-    )
+        return passed_report(run)[:cap]
+    head = [headline(run), "", INSTRUCTIONS]
     errors = [s for s in run.stages if s.status == "error"]
     if errors:
-        out += ["", "## Stages that could not run"]
-        for s in errors:
-            out += _error_lines(s)
-    size = sum(len(line) + 1 for line in out)
-    left: Counter[str] = Counter()
-    left_files: set[str] = set()
-    for path, entries in by_file(f for f in run.findings if not f.baselined).items():
-        header = ["", f"## `{path}`"]
-        for entry in entries:
-            line = _item(entry)
-            block = [*header, line] if header else [line]
-            cost = sum(len(x) + 1 for x in block)
-            if left or size + cost > cap - RESERVE:
-                left[f"{entry.first.stage} {entry.first.rule}"] += entry.count
-                left_files.add(path)
-                continue
-            out += block
-            size += cost
-            header = []
-    if left:
-        total = sum(left.values())
-        kinds = ", ".join(f"{k} ×{n}" for k, n in left.most_common(8))
-        more = f" and {len(left) - 8} more kinds" if len(left) > 8 else ""
-        out += [
-            "",
-            f"_Left out to stay under {cap} characters: {total} findings in "
-            f"{len(left_files)} files ({kinds}{more}). Fix the ones above first, or run "
-            f"`gatekeeper run --format json` for the full list._",
-        ]
-    text = "\n".join(out) + "\n"
-    return text if len(text) <= cap else text[: cap - 40] + "\n_(report truncated at cap)_\n"
+        snippet = min(800, cap // (3 * len(errors)) - 100)
+        head += ["", "## Stages that could not run"]
+        head += [line for s in errors for line in error_lines(s, snippet)]
+    entries = entries_of(run, cap)
+    text = assemble(head, entries, fitting(head, entries, cap), cap)
+    # Unreachable with sane caps (the head is bounded); a hard stop all the same.
+    return text if len(text) <= cap else text[: cap - 30] + "\n_(report truncated at cap)_\n"

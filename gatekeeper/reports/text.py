@@ -1,76 +1,114 @@
-"""``--format text``: for a person at a terminal — stage lines, findings by file, a summary."""
+"""``--format text``: for a person at a terminal — stage lines, findings by file, a summary.
+
+A fix hint is printed once per rule per file: the same advice under every one of forty
+identical lint findings would bury the findings themselves.
+"""
 
 from __future__ import annotations
 
 from gatekeeper.formats import ReportOptions
-from gatekeeper.models import RunResult, StageResult
-from gatekeeper.reports.grouping import by_file
+from gatekeeper.models import Finding, RunResult, StageResult
+from gatekeeper.reports.grouping import Folded, by_file
 
 _MARK = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}
 _COLOR = {"passed": "32", "failed": "31", "error": "35", "skipped": "33"}
 
 
 def paint(text: str, code: str, on: bool) -> str:
+    """``text`` in ANSI colour ``code`` when ``on``."""
     return f"\033[{code}m{text}\033[0m" if on else text
+
+
+def plural(n: int, word: str) -> str:
+    """``1 finding``, ``2 findings``."""
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def open_findings(findings: tuple[Finding, ...]) -> list[Finding]:
+    """The findings that block: those not held by the baseline."""
+    return [f for f in findings if not f.baselined]
+
+
+def _detail(s: StageResult) -> str:
+    detail = ""
+    if s.status == "failed":
+        detail = plural(len(open_findings(s.findings)), "finding")
+    elif s.status in ("error", "skipped"):
+        detail = f"{s.status}: {s.reason.splitlines()[0] if s.reason else ''}"
+    held = len(s.findings) - len(open_findings(s.findings))
+    extras = [f"({held} baselined)"] if held else []
+    extras += ["(cached)"] if s.cached else []
+    return " ".join([detail, *extras]).strip()
 
 
 def stage_line(s: StageResult, color: bool) -> str:
     """``  ✓ ruff           0.21s`` plus counts or the reason."""
     mark = paint(_MARK[s.status], _COLOR[s.status], color)
     took = f"{s.duration_s:6.2f}s" if s.status != "skipped" else " " * 7
-    detail = ""
-    if s.status == "failed":
-        n = sum(1 for f in s.findings if not f.baselined)
-        detail = f"{n} finding{'s' if n != 1 else ''}"
-    elif s.status in ("error", "skipped"):
-        detail = f"{s.status}: {(s.reason or '').splitlines()[0] if s.reason else ''}"
-    held = sum(1 for f in s.findings if f.baselined)
-    if held:
-        detail = f"{detail} ({held} baselined)".strip()
-    if s.cached:
-        detail = f"{detail} (cached)".strip()
-    return f"  {mark} {s.name:<14} {took}  {detail}".rstrip()
+    return f"  {mark} {s.name:<14} {took}  {_detail(s)}".rstrip()
 
 
 def summary(run: RunResult, color: bool) -> str:
-    findings = sum(1 for f in run.findings if not f.baselined)
+    """One line: the verdict, what passed, failed, could not run or was skipped, the tree."""
+    by_status = {st: [s.name for s in run.stages if s.status == st] for st in _MARK}
+    findings = len(open_findings(run.findings))
     held = len(run.findings) - findings
-    failed = [s.name for s in run.stages if s.status == "failed"]
-    errors = [s.name for s in run.stages if s.status == "error"]
-    passed = sum(1 for s in run.stages if s.status == "passed")
-    skipped = sum(1 for s in run.stages if s.status == "skipped")
-    word = paint(run.verdict.upper(), _COLOR[run.verdict], color)
-    parts = [f"{passed} passed"]
-    if failed:
-        parts.append(f"{findings} finding{'s' if findings != 1 else ''} in {', '.join(failed)}")
-    if errors:
-        parts.append(f"could not run: {', '.join(errors)}")
-    if skipped:
-        parts.append(f"{skipped} skipped")
+    parts = [f"{len(by_status['passed'])} passed"]
+    if by_status["failed"]:
+        parts.append(f"{plural(findings, 'finding')} in {', '.join(by_status['failed'])}")
+    if by_status["error"]:
+        parts.append(f"could not run: {', '.join(by_status['error'])}")
+    if by_status["skipped"]:
+        parts.append(f"{len(by_status['skipped'])} skipped")
     if held:
         parts.append(f"{held} baselined")
+    word = paint(run.verdict.upper(), _COLOR[run.verdict], color)
     tree = run.commit[:10] if run.commit else run.tree[:10]
     return f"{word}  {' · '.join(parts)} · {run.duration_s:.2f}s · tree {tree}"
 
 
-def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) -> str:
-    color = options.color
+def error_details(run: RunResult, color: bool) -> list[str]:
+    """The full reason (tool output tail) of every stage that could not run."""
     out: list[str] = []
-    if stage_lines:
-        out += [stage_line(s, color) for s in run.stages]
     for s in run.stages:
         if s.status == "error" and s.reason and "\n" in s.reason:
             out += ["", paint(f"{s.name} could not run:", _COLOR["error"], color)]
             out += ["    " + ln for ln in s.reason.splitlines()]
-    for path, entries in by_file(f for f in run.findings if not f.baselined).items():
-        out += ["", paint(path, "1", color)]
-        for e in entries:
-            f = e.first
-            pos = f"{f.line}:{f.column}" if f.column else (str(f.line) if f.line else "-")
-            times = f" (×{e.count}: lines {', '.join(map(str, e.lines))})" if e.count > 1 else ""
-            rule = paint(f"{f.stage}[{f.rule}]", "36", color)
-            out.append(f"  {pos:<8} {rule} {f.message}{times}")
-            if f.hint:
-                out.append(paint(f"           hint: {f.hint}", "2", color))
+    return out
+
+
+def finding_lines(entry: Folded, color: bool, hinted: set[tuple[str, str]]) -> list[str]:
+    """A finding's line, and its hint unless this file already showed it for the rule."""
+    f = entry.first
+    pos = f"{f.line}:{f.column}" if f.column else (str(f.line) if f.line else "-")
+    times = (
+        f" (×{entry.count}: lines {', '.join(map(str, entry.lines))})" if entry.count > 1 else ""
+    )
+    rule = paint(f"{f.stage}[{f.rule}]", "36", color)
+    first, *rest = f.message.splitlines() or [""]
+    lines = [f"  {pos:<8} {rule} {first}{times}", *(f"           {ln}" for ln in rest)]
+    if f.hint and (f.rule, f.hint) not in hinted:
+        hinted.add((f.rule, f.hint))
+        lines.append(paint(f"           hint: {f.hint}", "2", color))
+    return lines
+
+
+def findings_by_file(run: RunResult, color: bool) -> list[str]:
+    """Open findings grouped by file, identical ones folded."""
+    out: list[str] = []
+    for path, entries in by_file(open_findings(run.findings)).items():
+        out += ["", paint(path or "(project)", "1", color)]
+        hinted: set[tuple[str, str]] = set()
+        for entry in entries:
+            out += finding_lines(entry, color, hinted)
+    return out
+
+
+def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) -> str:
+    """The whole text report; ``stage_lines`` is false when a live display already drew them."""
+    color = options.color
+    out = [stage_line(s, color) for s in run.stages] if stage_lines else []
+    out += error_details(run, color)
+    out += findings_by_file(run, color)
     out += ["", summary(run, color)]
     return "\n".join(out) + "\n"

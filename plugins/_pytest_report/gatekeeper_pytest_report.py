@@ -45,19 +45,26 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
         )
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    outcomes = _state["outcomes"]
+def _count(report: pytest.TestReport) -> str | None:
+    """The outcome this report adds to the counts, if any (pytest's own terminal counts)."""
     if hasattr(report, "wasxfail"):
-        if report.when == "call":
-            outcomes["xfailed" if report.skipped else "xpassed"] += 1
-        return
+        if report.when != "call":
+            return None
+        return "xfailed" if report.skipped else "xpassed"
     if report.when == "call":
-        outcomes[report.outcome] += 1
-    elif report.failed:
-        outcomes["error"] += 1
-    elif report.skipped and report.when == "setup":
-        outcomes["skipped"] += 1
+        return report.outcome
     if report.failed:
+        return "error"
+    if report.skipped and report.when == "setup":
+        return "skipped"
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    outcome = _count(report)
+    if outcome is not None:
+        _state["outcomes"][outcome] += 1
+    if report.failed and not hasattr(report, "wasxfail"):
         path, line, _domain = report.location
         _state["failures"].append(
             {
