@@ -9,7 +9,6 @@ from gatekeeper.formats import ReportOptions
 from gatekeeper.models import Finding, RunResult, StageResult
 from gatekeeper.reports.github import annotation, escape_data, escape_property, lines, render
 
-
 BASE = Finding("mypy", "mypy", "arg-type", "pkg/mod.py", 12, 5, "bad", fingerprint="fp")
 
 
