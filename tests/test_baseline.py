@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from gatekeeper import baseline
 from gatekeeper.models import Finding, Severity, StageResult
@@ -31,7 +32,7 @@ def _ruff(repo, *args: str):
     return repo.gate("run", "--stage", "ruff", "--format", "json", *args)
 
 
-def _new(report: dict) -> list[dict]:
+def _new(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for s in report["stages"] for f in s["findings"] if not f["baselined"]]
 
 
