@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -14,6 +15,7 @@ import pytest
 from gatekeeper import process
 from gatekeeper.executor import Job, execute
 from gatekeeper.models import Finding, StageResult
+from gatekeeper.progress import Progress
 from gatekeeper.testing import GateRepo
 
 # Touch my file, then wait (bounded) for the other stage's: only true overlap lets both pass.
@@ -141,3 +143,18 @@ def test_a_one_file_change_checks_one_file(gate_repo: GateRepo) -> None:
         "ruff": 1,
         "radon": 1,
     }
+
+
+def test_the_status_line_keeps_counting_while_a_stage_runs() -> None:
+    stream = io.StringIO()
+    progress = Progress(stream, color=False, interval=0.01)
+    progress("mypy", None)
+    end = time.monotonic() + 10
+    while stream.getvalue().count("running: mypy") < 3 and time.monotonic() < end:
+        time.sleep(0.01)  # the ticker redraws without any new event
+    progress("mypy", StageResult("mypy", "passed", 1.0))
+    progress.close()
+    out = stream.getvalue()
+    assert out.count("running: mypy") >= 3
+    assert "✓ mypy" in out
+    assert out.endswith("\r\033[K")  # the status line is erased at the end
