@@ -138,3 +138,17 @@ def test_summary_caps_findings_and_shows_errors() -> None:
     assert "`a\\|b.py:1:1`" in text and "bad &lt;1&gt;" in text
     assert "…and 3 more" in text
     assert "### ⚠️ pytest could not run" in text and "````text" in text
+
+
+def test_could_not_run_is_on_the_page_too(gate_repo, tmp_path: Path) -> None:
+    gate_repo.scaffold(commit=False)
+    with (gate_repo.path / "pyproject.toml").open("a") as f:
+        f.write("\n[tool.gatekeeper]\ntimout = 5\n")
+    gate_repo.commit("typo in the config")
+    env = _github_env(tmp_path, {}, "push")
+    result = gate_repo.gate("ci", "--stage", "ruff", env=env)
+    assert result.returncode == 2
+    assert "timout" in result.stderr
+    assert result.stdout.startswith("::error title=gatekeeper could not run::")
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert "## gatekeeper: ⚠️ could not run" in summary and "timeout" in summary

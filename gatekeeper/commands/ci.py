@@ -12,10 +12,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from gatekeeper.models import RunResult
+from gatekeeper.errors import GatekeeperError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,24 +69,38 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         use_baseline=not args.no_baseline,
     )
-    result = run_gate(request, plugins)
+    summary = Path(args.summary) if args.summary else context.summary_path
+    annotate = auto and context.system == "github"
+    try:
+        result = run_gate(request, plugins)
+    except GatekeeperError as exc:
+        # The page and the annotations must say so too, not only the log.
+        _could_not_run(exc, summary, annotate)
+        raise
     options = report_options(args)
     write_reports(result, fmt, options, outputs)
-    if auto and context.system == "github":
+    if annotate:
         from gatekeeper.reports.github import lines
 
         sys.stdout.write("".join(line + "\n" for line in lines(result)))
-    summary = Path(args.summary) if args.summary else context.summary_path
     if summary is not None:
-        _append_summary(summary, result, context.why)
+        from gatekeeper.reports.summary import render_summary
+
+        _append(summary, render_summary(result, scope=context.why))
     return result.exit_code
 
 
-def _append_summary(path: Path, result: RunResult, scope: str) -> None:
-    from gatekeeper.errors import GatekeeperError
-    from gatekeeper.reports.summary import render_summary
+def _could_not_run(exc: GatekeeperError, summary: Path | None, annotate: bool) -> None:
+    if annotate:
+        from gatekeeper.reports.github import command
 
-    text = render_summary(result, scope=scope)
+        print(command("error", f"{exc.message}\nfix: {exc.hint}", title="gatekeeper could not run"))
+    if summary is not None:
+        fix = f"\n\nFix: {exc.hint}" if exc.hint else ""
+        _append(summary, f"## gatekeeper: ⚠️ could not run\n\n{exc.message}{fix}\n")
+
+
+def _append(path: Path, text: str) -> None:
     try:
         # One append of the whole text: other steps may append to the same file.
         with path.open("a", encoding="utf-8") as out:
