@@ -85,12 +85,18 @@ class LoopResult:
             "loop_duration_s": round(self.duration_s, 3),
             "attempts": list(self.attempts),
             "handoff": self.handoff or None,
+            "tamper_guard": guarded(self.run),
         }
 
 
 def tamper_findings(run: RunResult) -> list[Finding]:
     """The tamper guard's findings in ``run``."""
     return [f for s in run.stages if s.name == TAMPER_STAGE for f in s.findings]
+
+
+def guarded(run: RunResult) -> bool:
+    """Whether the tamper guard ran (passed or found something) in ``run``."""
+    return any(s.name == TAMPER_STAGE and s.status in ("passed", "failed") for s in run.stages)
 
 
 def diffstat(root: Path, before: str, after: str) -> str:
@@ -271,6 +277,8 @@ class _Driver:
         ]
         run = self.gate(0, "start")
         self.detector.see(run.tree)
+        if not guarded(run):
+            self.notify("warning: the tamper guard did not run; a silenced check would pass unseen")
         stop = self.terminal(run, first=True)
         attempt = 0
         while stop is None and attempt < self.req.max_attempts:
@@ -287,7 +295,19 @@ class _Driver:
             if stop is None and record["stuck"] and not self.escalate(record):
                 stop = "stuck"
             self.keep(record)
+        if stop in (None, "stuck"):
+            run, stop = self.last_autofix(run, attempt, stop)
         return self.finish(run, stop or "budget")
+
+    def last_autofix(
+        self, run: RunResult, attempt: int, stop: str | None
+    ) -> tuple[RunResult, str | None]:
+        """What the last fixer left may be only what the tools fix themselves."""
+        fixed, auto = self.autofix(run, attempt)
+        if fixed is run:
+            return run, stop
+        self.keep({**self._autofix_only(fixed, attempt, auto), "after_last_fixer": True})
+        return fixed, self.terminal(fixed) or stop
 
     def _autofix_only(
         self, run: RunResult, attempt: int, auto: dict[str, Any] | None

@@ -83,10 +83,14 @@ def sample_repo(
     *,
     autofix: str = "[]",
     extra: dict[str, str] | None = None,
+    config: str = "",
 ) -> None:
-    """Commit the sample package with the ``defects`` (ruff, mypy, pytest) planted."""
+    """Commit the sample package with the ``defects`` (ruff, mypy, pytest) planted.
+
+    ``config`` is appended to pyproject.toml (after the ``[tool.gatekeeper]`` table).
+    """
     parts = {k: (BAD if k in defects else GOOD)[k] for k in GOOD}
-    repo.write("pyproject.toml", PYPROJECT.format(autofix=autofix))
+    repo.write("pyproject.toml", PYPROJECT.format(autofix=autofix) + config)
     repo.write("sample/__init__.py", '"""Sample package."""\n')
     repo.path.joinpath("sample/calc.py").write_text(CALC.format(**parts), encoding="utf-8")
     repo.write("tests/test_calc.py", TESTS)

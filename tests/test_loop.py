@@ -229,3 +229,39 @@ def test_loop_json_is_the_run_report_plus_the_loop(gate_repo):
     assert {"version", "verdict", "tree", "stages", "duration_s"} <= set(report)
     assert {"attempts", "stop_reason", "loop_id", "start_tree"} <= set(report)
     assert json.loads(json.dumps(report)) == report
+
+
+def test_autofix_tidies_what_the_last_fixer_left(gate_repo):
+    sample_repo(gate_repo, ("ruff",), autofix='["ruff", "ruff-format"]')
+    result = loop(
+        gate_repo,
+        "--agent",
+        fixer("honest", "--sloppy"),
+        "--max-attempts",
+        "1",
+        "--stage",
+        "ruff",
+        "--stage",
+        "ruff-format",
+    )
+    assert result.returncode == 0, result.stderr
+    report = result.json
+    assert report["stop_reason"] == "clean"
+    fixer_run, tidy = report["attempts"]
+    assert fixer_run["fixed"] == 1 and fixer_run["new"] == 1  # F841 gone, drift added
+    assert tidy["fixer"] is None and tidy["after_last_fixer"] is True
+    assert tidy["autofix"]["files"] == ["sample/extra.py"]
+
+
+def test_tamper_guard_runs_in_the_loop_without_being_configured(gate_repo):
+    # No --stage: the project's config picks the stages; the loop's trigger turns the guard on.
+    off = "".join(
+        f"\n[tool.gatekeeper.stages.{name}]\nenabled = false\n"
+        for name in ("ruff-format", "mypy", "radon", "pytest", "build")
+    )
+    sample_repo(gate_repo, ("ruff",), config=off)
+    result = loop(gate_repo, "--agent", fixer("cheat", "noqa"))
+    report = result.json
+    assert result.returncode == 1
+    assert report["stop_reason"] == "tamper" and report["tamper_guard"] is True
+    assert [s["name"] for s in report["stages"]] == ["ruff", "tamper"]

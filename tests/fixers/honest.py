@@ -1,12 +1,14 @@
 """An honest fixer: repairs the first finding it knows how to repair, one per attempt.
 
 It knows the repairs of the planted defects of the loop tests' sample repository, keyed by
-stage; ``--crash-first`` makes it crash (exit 1, nothing changed) on attempt 1.
+stage; ``--crash-first`` makes it crash (exit 1, nothing changed) on attempt 1, ``--sloppy``
+leaves an unformatted file behind with each repair.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from _contract import blocking, inputs, replace_in
 
@@ -24,6 +26,8 @@ def main() -> int:
     for finding in blocking(findings):
         repair = REPAIRS.get(finding["stage"])
         if repair and replace_in(*repair):
+            if "--sloppy" in sys.argv:  # and leave formatting drift behind
+                Path("sample/extra.py").write_text("VALUE   =  ( 1 )\n", encoding="utf-8")
             print(f"repaired {finding['stage']} {finding['rule']} at {finding['path']}")
             return 0
     print("nothing I know how to repair")
