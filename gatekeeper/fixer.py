@@ -21,11 +21,14 @@ from gatekeeper.process import ProcessTimeout, run_process, tail
 LOG_TAIL_CHARS = 2000
 
 
-def validate(spec: str) -> list[str]:
-    """The argv of ``--agent spec``; a program that cannot be found is an error before any work."""
+def validate(spec: str, root: Path) -> list[str]:
+    """The argv of ``--agent spec``; a program that cannot be found is an error before any work.
+
+    A program given as a path is looked up from ``root``, where the fixer will run.
+    """
     argv = expand_agent(spec, "{report}", "{findings}")
     program = argv[0]
-    found = shutil.which(program) if os.sep not in program else program
+    found = shutil.which(program) if os.sep not in program else str(root / program)
     if not found or not os.access(found, os.X_OK):
         raise GatekeeperError(
             f"agent command not found: {program!r} (from --agent {spec!r})",

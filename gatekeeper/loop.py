@@ -195,7 +195,7 @@ class _Driver:
         ]
         text = prompt.build(
             run,
-            self.attempts,
+            [a for a in self.attempts if a.get("fixer")],
             earlier,
             attempt=attempt,
             max_attempts=self.req.max_attempts,
@@ -387,9 +387,9 @@ def run_loop(
     """
     if not request.agents:
         raise GatekeeperError("no fixer given", "pass --agent CMD (repeatable, cheapest first)")
-    for spec in request.agents:
-        fixer.validate(spec)
     root = git.repo_root(request.root)
+    for spec in request.agents:
+        fixer.validate(spec, root)
     plugins = plugins or load_plugins()
     config, registered = load_config(root, plugins)
     driver = _Driver(

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from loop_support import fixer, ledger, loop, sample_repo, trace
 
 ALL = ("--stage", "ruff", "--stage", "mypy", "--stage", "pytest")
@@ -148,7 +149,8 @@ def test_hanging_fixer_is_killed_with_its_process_group(gate_repo, tmp_path):
     assert _gone(child) and _gone(grandchild)
 
 
-def test_ctrl_c_ends_the_loop_and_the_fixer_and_keeps_the_ledger_valid(gate_repo, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_ends_the_loop_and_the_fixer_and_keeps_the_ledger_valid(gate_repo, tmp_path, sig):
     sample_repo(gate_repo, ("ruff",))
     pids = tmp_path / "pids"
     proc = subprocess.Popen(
@@ -161,7 +163,7 @@ def test_ctrl_c_ends_the_loop_and_the_fixer_and_keeps_the_ledger_valid(gate_repo
     )
     try:
         _wait_for(pids)
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, sig)
         _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

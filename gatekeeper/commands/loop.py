@@ -7,10 +7,13 @@ could not run, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from gatekeeper.loop import LoopResult
 
 
@@ -26,6 +29,10 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
     return value
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,6 +131,9 @@ def main(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    # CI cancels a job with SIGTERM: stop the fixer's process group exactly as on Ctrl-C, so
+    # no agent keeps editing the tree after the loop is gone.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         result = run_loop(request, plugins, notify)
     except KeyboardInterrupt:
@@ -136,6 +146,8 @@ def main(args: argparse.Namespace) -> int:
         )
         print("  hint: files it changed stay as they are; `git diff` shows them", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if fmt.name == "json":
         sys.stdout.write(dumps(result.to_json()))
     else:
