@@ -152,3 +152,27 @@ def test_could_not_run_is_on_the_page_too(gate_repo, tmp_path: Path) -> None:
     assert result.stdout.startswith("::error title=gatekeeper could not run::")
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
     assert "## gatekeeper: ⚠️ could not run" in summary and "timeout" in summary
+
+
+def test_action_is_a_composite_that_runs_ci_and_uploads_sarif_optionally() -> None:
+    import subprocess
+
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    assert action["inputs"]["upload-sarif"]["default"] == "true"
+    steps = action["runs"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    upload = next(
+        s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")
+    )
+    assert "inputs.upload-sarif == 'true'" in upload["if"] and "always()" in upload["if"]
+    scripts = [s["run"] for s in steps if "run" in s]
+    assert any("gatekeeper ci --sarif" in script for script in scripts)
+    assert all("shell" in s for s in steps if "run" in s)
+    for script in scripts:
+        checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+    assert steps[-1]["if"] == "always()"  # the verdict is applied after the upload
