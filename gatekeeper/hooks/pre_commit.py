@@ -54,10 +54,29 @@ def main(args: argparse.Namespace) -> int:
     pushgate.forget_hook_location()
     root = git.repo_root()
     options = pushgate.PushOptions.from_args(args)
-    to_ref = os.environ.get("PRE_COMMIT_TO_REF", "")
-    if not to_ref:
-        pushgate.say("no PRE_COMMIT_TO_REF (not run by a push): checking the working tree")
-        return pushgate.check_tree(root, options)
     remote = os.environ.get("PRE_COMMIT_REMOTE_NAME", "origin")
-    check = pushed_check(root, remote, os.environ.get("PRE_COMMIT_FROM_REF", ""), to_ref)
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF", "")
+    local = os.environ.get("PRE_COMMIT_LOCAL_BRANCH", "")
+    if to_ref:
+        check = pushed_check(root, remote, os.environ.get("PRE_COMMIT_FROM_REF", ""), to_ref)
+    elif local:
+        # A push that includes the root commit: pre-commit sends no refs, only the branch.
+        check = whole_check(root, local)
+    else:
+        pushgate.say("not run by a push (no PRE_COMMIT_TO_REF): checking the working tree")
+        return pushgate.check_tree(root, options)
     return pushgate.check_push(root, [check], [], options)
+
+
+def whole_check(root: Path, local_ref: str) -> Check:
+    """Every file of the commit ``local_ref`` names (a push of a whole history)."""
+    from gatekeeper import pushrefs
+    from gatekeeper.errors import GatekeeperError
+
+    commit = pushrefs.commit_of(root, local_ref)
+    if commit is None:
+        raise GatekeeperError(
+            f"PRE_COMMIT_LOCAL_BRANCH {local_ref!r} does not name a commit",
+            "push a branch or a commit",
+        )
+    return pushrefs.Check(commit, None, (local_ref,), "everything (the push starts at a root)")
