@@ -7,7 +7,10 @@ stage plugin stays a parser plus a few lines that start its tool.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -77,8 +80,22 @@ class Stage:
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
     """True when ``path`` (POSIX, repo-relative) or its file name matches one of ``patterns``."""
-    pure = PurePath(path)
-    return any(pure.match(p) or PurePath(pure.name).match(p) for p in patterns)
+    name = path.rsplit("/", 1)[-1]
+    for p in patterns:
+        if "/" in p or p in ("", "."):
+            pure = PurePath(path)
+            if pure.match(p) or PurePath(pure.name).match(p):
+                return True
+        elif _name_pattern(p)(name):
+            # A pattern of one part matches the file name, as PurePath.match would, without
+            # building paths: the planner and the cache test every file against every stage.
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_pattern(pattern: str) -> Callable[[str], object]:
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 @dataclass(frozen=True)

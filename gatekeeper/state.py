@@ -7,6 +7,7 @@ one in the main worktree, so caches and the ledger follow the repository, not th
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from gatekeeper import git
 STATE_DIR = ".gatekeeper"
 
 
+@functools.lru_cache(maxsize=64)
 def _main_worktree(root: Path) -> Path:
+    # Asked several times per run (plan, cache, ledger); the answer cannot change meanwhile.
     common = git.git(root, "rev-parse", "--path-format=absolute", "--git-common-dir").strip()
     common_path = Path(common)
     if common_path.name == ".git":
