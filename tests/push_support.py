@@ -57,12 +57,14 @@ class PushRepo:
     def commit(self, message: str = "change") -> str:
         return self.repo.commit(message)
 
-    def push(self, *args: str, cwd: Path | None = None) -> Pushed:
+    def push(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> Pushed:
         """``git push args`` for real; the hook's output is in ``output``."""
         done = subprocess.run(
             ["git", "push", *args],
             cwd=cwd or self.path,
-            env=self.repo.env,
+            env={**self.repo.env, **(env or {})},
             capture_output=True,
             text=True,
             timeout=300,

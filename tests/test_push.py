@@ -188,3 +188,26 @@ def test_repository_used_through_a_linked_worktree(pr: PushRepo) -> None:
     # Only the two real worktrees remain; no snapshot left anywhere.
     assert len(pr.worktrees()) == 2
     assert pr.leftovers() == []
+
+
+def test_skips_are_loud_and_docs_only_pushes_skip_whole_program_stages(pr: PushRepo) -> None:
+    assert pr.push("origin", "main").returncode == 0
+    pr.write("README.md", "# sample\n")
+    pr.commit("docs only")
+    docs = pr.push("origin", "main")
+    assert docs.returncode == 0, docs.output
+    assert "no relevant files changed" in docs.output  # mypy and pytest, with the reason
+
+    pr.write("sample/bad.py", TYPE_ERROR)
+    pr.commit("type error, pushed with mypy skipped on purpose")
+    skipped = pr.push("origin", "main", env={"GATEKEEPER_SKIP": "mypy"})
+    assert skipped.returncode == 0, skipped.output
+    assert "WARNING: skipping mypy on request" in skipped.output
+    assert "NOT fully checked" in skipped.output
+    assert "skipped on request" in skipped.output  # the stage line says so too
+
+
+def test_malformed_hook_input_blocks(pr: PushRepo) -> None:
+    done = pr.repo.gate("hook", "pre-push", "origin", "url", input="not what git sends\n")
+    assert done.returncode == 2
+    assert "unexpected pre-push input line" in done.stderr
