@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "run": "gatekeeper.commands.run",
     "stages": "gatekeeper.commands.stages",
     "hook": "gatekeeper.commands.hook",
+    "history": "gatekeeper.commands.history",
+    "verify": "gatekeeper.commands.verify",
     "ci": "gatekeeper.commands.ci",
     "baseline": "gatekeeper.commands.baseline",
     "doctor": "gatekeeper.commands.doctor",

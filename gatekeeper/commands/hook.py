@@ -9,6 +9,7 @@ import importlib
 HOOKS: dict[str, str] = {
     "pre-push": "gatekeeper.hooks.pre_push",
     "pre-commit": "gatekeeper.hooks.pre_commit",
+    "claude-stop": "gatekeeper.hooks.claude_stop",
 }
 
 
