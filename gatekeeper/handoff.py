@@ -34,7 +34,8 @@ def _fixers(attempts: Sequence[Mapping[str, Any]]) -> list[str]:
         fixed = sum(int(r.get("fixed", 0)) for r in recs)
         last = recs[-1].get("stuck")
         why = f"; gave up: {last}" if last else ""
-        out.append(f"- `{spec}`: attempts {numbers}, fixed {fixed} in all{why}")
+        label = "attempts" if len(recs) > 1 else "attempt"
+        out.append(f"- `{spec}`: {label} {numbers}, fixed {fixed} in all{why}")
     return out or ["- no fixer ran"]
 
 

@@ -7,6 +7,7 @@ git, ruff, mypy, pytest and the ``gatekeeper loop`` process itself.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -101,7 +102,34 @@ def sample_repo(
 
 def loop(repo: GateRepo, *args: str, env: dict[str, str] | None = None) -> GateResult:
     """``gatekeeper loop ARGS --format json`` in the repository."""
-    return repo.gate("loop", *args, "--format", "json", env=env)
+    result = repo.gate("loop", *args, "--format", "json", env=env)
+    log_scenario(repo)
+    return result
+
+
+def log_scenario(repo: GateRepo) -> None:
+    """With ``LOOP_SCENARIO_LOG`` set, append the newest loop's ending to that file.
+
+    It is how the closing table of scenarios (attempts used, stop reason) comes from test runs.
+    """
+    target = os.environ.get("LOOP_SCENARIO_LOG")
+    path = repo.path / ".gatekeeper" / "ledger.jsonl"
+    if not target or not path.exists():
+        return
+    ends = [r for r in ledger(repo) if r["kind"] == "loop"]
+    if ends:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("::")[-1]
+        fixers = [
+            Path(shlex.split(f)[1]).stem + " " + " ".join(shlex.split(f)[2:])
+            for f in ends[-1]["fixers"]
+        ]
+        entry = {
+            "test": test,
+            "fixers": fixers,
+            **{k: ends[-1][k] for k in ("attempts", "stop_reason")},
+        }
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
 
 
 def ledger(repo: GateRepo) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loop_support import fixer, ledger, loop, sample_repo, trace
+from loop_support import fixer, ledger, log_scenario, loop, sample_repo, trace
 
 ALL = ("--stage", "ruff", "--stage", "mypy", "--stage", "pytest")
 RUFF = ("--stage", "ruff")
@@ -64,6 +64,7 @@ def test_fixer_that_changes_nothing_is_stuck_at_once(gate_repo):
     assert "Hand-off" in result.stdout and "Still blocking (1)" in result.stdout
     (record,) = [r for r in ledger(gate_repo) if r["kind"] == "loop"]
     assert record["stop_reason"] == "stuck" and record["attempts"] == 1
+    log_scenario(gate_repo)
 
 
 def test_alternating_fixer_is_stuck_on_the_repeated_tree(gate_repo):
@@ -175,6 +176,7 @@ def test_ctrl_c_ends_the_loop_and_the_fixer_and_keeps_the_ledger_valid(gate_repo
     records = ledger(gate_repo)  # every line parses
     (end,) = [r for r in records if r["kind"] == "loop"]
     assert end["stop_reason"] == "interrupted"
+    log_scenario(gate_repo)
 
 
 def test_memory_survives_across_loop_sessions(gate_repo):
