@@ -234,9 +234,15 @@ class StageCache:
             with self._lock:
                 self._timed[name] = round(result.duration_s, 3)
 
-    def expected(self, name: str) -> float:
-        """The stage's last measured duration (0 when unknown)."""
-        return float(self.timings.get(name, 0.0))
+    def expected(self, stage: Stage) -> float:
+        """The stage's last measured duration; without one, a guess that ranks it.
+
+        Whole-program stages (tests, type checkers) are the slow ones as a rule, so a first
+        run starts them before the per-file linters.
+        """
+        if stage.name in self.timings:
+            return self.timings[stage.name]
+        return 0.0 if stage.file_local else 1.0
 
     def close(self) -> None:
         """Save the hash index and timings; bound the cache's size."""

@@ -320,7 +320,7 @@ def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
     for name, ctx in the_plan.contexts.items():
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
         work = _start(ctx, cache, cacheable)
-        jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(name)))
+        jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
     return jobs
 
 
