@@ -54,6 +54,9 @@ class FileHasher:
 
     def __init__(self, state: Path | None) -> None:
         self.path = state / INDEX_NAME if state else None
+        # Snapshot worktrees of the push gate live in the state dir and are thrown away:
+        # remembering their files would only grow the index.
+        self._transient = f"{state}{os.sep}" if state else None
         self._entries: dict[str, list[Any]] = self._load()
         self._seen: set[str] = set()
         self._dirty = False
@@ -93,7 +96,8 @@ class FileHasher:
             return None
         with self._lock:
             self.hashed += 1
-            if time.time_ns() - st.st_mtime_ns > RACY_NS:
+            transient = self._transient is not None and key.startswith(self._transient)
+            if not transient and time.time_ns() - st.st_mtime_ns > RACY_NS:
                 self._entries[key] = [*stat, sha]
             else:
                 self._entries.pop(key, None)
