@@ -269,3 +269,18 @@ def test_tamper_guard_runs_in_the_loop_without_being_configured(gate_repo):
     assert result.returncode == 1
     assert report["stop_reason"] == "tamper" and report["tamper_guard"] is True
     assert [s["name"] for s in report["stages"]] == ["ruff", "tamper"]
+
+
+def test_stall_after_is_configurable(gate_repo):
+    notes = {"sample/notes.py": '"""Notes."""\n'}
+    sample_repo(gate_repo, ("ruff",), extra=notes, config="stall_after = 1\n")
+    attempts = _fixer_attempts(loop(gate_repo, "--agent", fixer("fidget"), *RUFF).json)
+    assert len(attempts) == 1 and "persisted for 1 attempts" in attempts[0]["stuck"]
+
+
+def test_unknown_autofix_in_config_is_a_one_line_error(gate_repo):
+    sample_repo(gate_repo, ("ruff",), autofix='["ruff", "black"]')
+    result = gate_repo.gate("loop", "--agent", fixer("noop"), *RUFF)
+    assert result.returncode == 2
+    assert "autofix has unknown autofix 'black'" in result.stderr
+    assert "Traceback" not in result.stderr
