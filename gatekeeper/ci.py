@@ -141,4 +141,8 @@ def detect(root: Path, env: Mapping[str, str], base: str | None = None) -> CICon
             "fetch more history (actions/checkout `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`)"
         )
         return CIContext(system, None, "whole tree: base not fetched", summary_path, warning)
-    return CIContext(system, resolved, f"changes since {resolved[:10]}, {why}", summary_path)
+    if resolved == _commit(root, candidates[0]):
+        return CIContext(system, resolved, f"changes since the {why}", summary_path)
+    return CIContext(
+        system, resolved, f"changes since {resolved[:10]} (merge-base with {why})", summary_path
+    )

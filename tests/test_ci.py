@@ -59,7 +59,7 @@ def test_github_pull_request(gate_repo, tmp_path: Path) -> None:
     assert "| stage | status | new | baselined | duration |" in summary
     assert "| ruff | ❌ failed | 1 | 0 |" in summary
     assert "`sample/feature.py:1:8` | `F401` |" in summary
-    assert f"changes since {base[:10]}" in summary
+    assert f"changes since the pull request base {base[:10]}" in summary
 
     doc = json.loads(sarif.read_text(encoding="utf-8"))
     (run,) = doc["runs"]
