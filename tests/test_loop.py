@@ -284,3 +284,21 @@ def test_unknown_autofix_in_config_is_a_one_line_error(gate_repo):
     assert result.returncode == 2
     assert "autofix has unknown autofix 'black'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_time_budget_spent_before_a_fixer_runs(gate_repo, tmp_path):
+    sample_repo(gate_repo, ("ruff",))
+    log = tmp_path / "trace.jsonl"
+    result = loop(
+        gate_repo,
+        "--agent",
+        fixer("honest"),
+        "--max-minutes",
+        "0.001",
+        *RUFF,
+        env={"FIXER_TRACE": str(log)},
+    )
+    assert result.returncode == 1
+    assert result.json["stop_reason"] == "budget" and result.json["attempts"] == []
+    assert trace(log) == []  # no fixer was started
+    assert "budget (attempts or minutes) ran out" in result.json["handoff"]
