@@ -145,6 +145,14 @@ def test_not_a_repository_lets_the_agent_stop(repo: GateRepo, tmp_path: Any) -> 
     assert "decision" not in out and "could not run" in err
 
 
+def test_a_hook_crash_never_blocks(repo: GateRepo) -> None:
+    not_a_dir = repo.path / "sample" / "__init__.py"
+    payload = {"session_id": "x", "cwd": str(not_a_dir), "hook_event_name": "Stop"}
+    out, err = stop(repo, payload=payload)
+    assert "decision" not in out and "NOT verified" in out["systemMessage"]
+    assert "letting the agent stop" in err
+
+
 def test_broken_config_blocks_within_budget(repo: GateRepo) -> None:
     (repo.path / "pyproject.toml").write_text("[tool.gatekeeper\n")
     out, _ = stop(repo, "s1", "--max-blocks", "1")

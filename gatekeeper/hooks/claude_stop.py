@@ -117,6 +117,12 @@ def main(args: argparse.Namespace) -> int:
             _say(f"  hint: {exc.hint}")
         _emit({"systemMessage": f"gatekeeper could not run: {exc.message}"})
         return 0
+    except Exception as exc:
+        # A bug here must not become exit 2, which the host reads as "block" (forever).
+        _say(f"claude-stop: internal error: {type(exc).__name__}: {exc}; letting the agent stop")
+        _say("  hint: this is a bug in gatekeeper; run `gatekeeper verify` to check the change")
+        _emit({"systemMessage": "gatekeeper hit an internal error; the change was NOT verified"})
+        return 0
     if "decision" not in payload and payload.get("systemMessage"):
         _say(str(payload["systemMessage"]))
     _emit(payload)
