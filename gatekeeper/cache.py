@@ -6,8 +6,9 @@ The key of a stage's result is a hash over everything that can change it:
 - the tool's version, the interpreters (binary and installed packages, see
   :func:`~gatekeeper.hashing.interpreter_stamp`) and gatekeeper's own version;
 - the content of its inputs: the files it checks (a file-local stage: the files in scope; a
-  whole-program stage: every file matching its relevant patterns) plus its config files
-  wherever they are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …);
+  whole-program stage: every file matching its relevant patterns; a stage that runs the
+  project's own code, like tests or a build: every file) plus its config files wherever they
+  are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …);
 - for stages that run no tool (command stages, change judges like a tamper guard), the commit
   they compare with, since their result may depend on it.
 
@@ -176,12 +177,18 @@ class StageCache:
         """The files whose content decides ``ctx``'s result."""
         stage = ctx.stage
         everything = self.all_files()
+        if stage.needs_project_python:
+            # It runs the project's own code (tests, a build), which may read any file.
+            return sorted({*everything, *self._loose_config(stage)})
         chosen = set(ctx.files) if stage.file_local else set()
         wanted = stage.config_files if stage.file_local else stage.relevant_patterns
         chosen.update(f for f in everything if matches(f, wanted))
-        # A config file the project ignores in git still configures the tool.
-        chosen.update(c for c in stage.config_files if "*" not in c and (self.root / c).is_file())
+        chosen.update(self._loose_config(stage))
         return sorted(chosen)
+
+    def _loose_config(self, stage: Stage) -> list[str]:
+        # A config file the project ignores in git still configures the tool.
+        return [c for c in stage.config_files if "*" not in c and (self.root / c).is_file()]
 
     def key(self, ctx: StageContext) -> str:
         """The cache key of ``ctx``'s result over the files as they are now."""

@@ -81,11 +81,16 @@ def test_touching_an_input_invalidates_exactly_that_stage(gate_repo: GateRepo) -
     os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 10**9))
     assert all(_cached(_run(gate_repo, *extra)).values())
 
+    # Tests run the project's code, which may read any file: a data file is pytest's alone.
+    gate_repo.write("tests/data.txt", "fixture\n")
+    assert _cached(_run(gate_repo, *extra)) == {"ruff": True, "mypy": True, "pytest": False}
+
+    # A tool's config file: that tool's stage (and pytest, which sees every file).
     gate_repo.write("mypy.ini", "[mypy]\nwarn_unused_ignores = True\n")
-    assert _cached(_run(gate_repo, *extra)) == {"ruff": True, "mypy": False, "pytest": True}
+    assert _cached(_run(gate_repo, *extra)) == {"ruff": True, "mypy": False, "pytest": False}
 
     gate_repo.write("ruff.toml", "line-length = 100\n")
-    assert _cached(_run(gate_repo, *extra)) == {"ruff": False, "mypy": True, "pytest": True}
+    assert _cached(_run(gate_repo, *extra)) == {"ruff": False, "mypy": True, "pytest": False}
 
     gate_repo.write("tests/conftest.py", "")  # python: every stage here reads it
     assert _cached(_run(gate_repo, *extra)) == {"ruff": False, "mypy": False, "pytest": False}
