@@ -6,6 +6,8 @@ the loop's starting tree) turns the cheat into a finding and the loop ends ``tam
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from loop_support import fixer, ledger, loop, sample_repo
 
@@ -19,6 +21,15 @@ CHEATS = [
 ]
 
 
+def _assert_silenced_and_caught(report: dict[str, Any], stage: str) -> None:
+    statuses = {s["name"]: s for s in report["stages"]}
+    assert statuses[stage]["status"] == "passed"  # the cheat did silence the check ...
+    tamper = statuses["tamper"]  # ... and the guard saw it, at a location
+    assert tamper["status"] == "failed"
+    assert tamper["findings"]
+    assert all(f["path"] for f in tamper["findings"])
+
+
 @pytest.mark.parametrize(("mode", "defect", "stage"), CHEATS, ids=[c[0] for c in CHEATS])
 def test_cheating_fixer_ends_with_the_tamper_finding(gate_repo, mode, defect, stage):
     sample_repo(gate_repo, (defect,))
@@ -27,11 +38,7 @@ def test_cheating_fixer_ends_with_the_tamper_finding(gate_repo, mode, defect, st
     report = result.json
     assert report["stop_reason"] == "tamper"
     assert report["verdict"] != "passed"
-    statuses = {s["name"]: s for s in report["stages"]}
-    assert statuses[stage]["status"] == "passed"  # the cheat did silence the check ...
-    tamper = statuses["tamper"]  # ... and the guard saw it
-    assert tamper["status"] == "failed" and tamper["findings"]
-    assert all(f["path"] for f in tamper["findings"])
+    _assert_silenced_and_caught(report, stage)
     assert "Tampering to undo first" in report["handoff"]
     (end,) = [r for r in ledger(gate_repo) if r["kind"] == "loop"]
     assert end["stop_reason"] == "tamper"
