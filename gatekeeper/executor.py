@@ -123,7 +123,8 @@ class _Run:
         result = fut.result()
         if job.token in self.killed and result.status != "failed":
             # Killed by fail-fast: an error now is an artefact of the kill, not a verdict.
-            result = StageResult(job.name, "skipped", result.duration_s, reason=self.stop_reason)
+            reason = (self.stop_reason or "").replace("not run:", "stopped:", 1)
+            result = StageResult(job.name, "skipped", result.duration_s, reason=reason)
         self._settle(job, result)
         if self.fail_fast and result.blocking and self.stop_reason is None:
             self.stop_reason = f"not run: --fail-fast stopped after {job.name} {result.status}"
