@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from loop_support import fixer, ledger, log_scenario, loop, sample_repo, trace
+
+import gatekeeper
 
 ALL = ("--stage", "ruff", "--stage", "mypy", "--stage", "pytest")
 RUFF = ("--stage", "ruff")
@@ -244,6 +247,8 @@ def test_loop_json_is_the_run_report_plus_the_loop(gate_repo):
     assert {"version", "verdict", "tree", "stages", "duration_s"} <= set(report)
     assert {"attempts", "stop_reason", "loop_id", "start_tree"} <= set(report)
     assert json.loads(json.dumps(report)) == report
+    schema = Path(gatekeeper.__file__).parent / "schemas" / "report-v1.json"
+    jsonschema.validate(report, json.loads(schema.read_text(encoding="utf-8")))
 
 
 def test_autofix_tidies_what_the_last_fixer_left(gate_repo):
