@@ -141,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
 
         kill_all()
         print(
-            "gatekeeper: error: loop interrupted; the fixer was stopped",
+            "gatekeeper: error: loop interrupted; the running fixer or stage was stopped",
             file=sys.stderr,
         )
         print("  hint: files it changed stay as they are; `git diff` shows them", file=sys.stderr)
