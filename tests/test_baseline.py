@@ -36,77 +36,89 @@ def _new(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for s in report["stages"] for f in s["findings"] if not f["baselined"]]
 
 
+def _record(repo) -> Path:
+    made = repo.gate("baseline", "--stage", "ruff")
+    assert made.returncode == 0, made.stderr
+    assert "recorded 3 findings" in made.stdout
+    path = Path(repo.path) / ".gatekeeper-baseline.json"
+    text = path.read_text(encoding="utf-8")
+    entries = json.loads(text)["findings"]
+    assert [(e["rule"], e["count"]) for e in entries] == [("F401", 1), ("F401", 1), ("F841", 1)]
+    assert {(e["path"], e["stage"]) for e in entries} == {("sample/legacy.py", "ruff")}
+    assert sum(line.strip().startswith('{"stage"') for line in text.splitlines()) == 3
+    return path
+
+
+def _held(repo) -> None:
+    held = _ruff(repo)
+    assert held.returncode == 0, held.stdout
+    stage = held.json["stages"][0]
+    assert (stage["status"], stage["extra"]["baselined"]) == ("passed", 3)
+    assert all(f["baselined"] for f in stage["findings"])
+    # Ten lines above every baselined finding: still the same findings.
+    repo.write("sample/legacy.py", '"""Doc."""\n' + "# filler\n" * 9 + LEGACY)
+    moved = _ruff(repo)
+    assert moved.returncode == 0, moved.stdout
+    assert min(f["line"] for f in moved.json["stages"][0]["findings"]) == 11
+
+
+def _new_fail(repo) -> None:
+    # A new file with a defect, and a second copy of a recorded one: both are new.
+    repo.write("sample/new.py", "import json\n")
+    repo.write("sample/legacy.py", LEGACY + SECOND_COPY)
+    fresh = _ruff(repo)
+    assert fresh.returncode == 1
+    assert sorted((f["path"], f["rule"]) for f in _new(fresh.json)) == [
+        ("sample/legacy.py", "F841"),
+        ("sample/new.py", "F401"),
+    ]
+    assert fresh.json["stages"][0]["extra"]["baselined"] == 3
+    text = repo.gate("run", "--stage", "ruff").stdout
+    assert "sample/new.py" in text
+    assert "3 baselined" in text
+    assert "`os`" not in text
+    assert repo.gate("run", "--stage", "ruff", "--no-baseline").returncode == 1
+
+
+def _entries(path: Path) -> dict[tuple[str, str], int]:
+    return {(e["path"], e["rule"]): e["count"] for e in json.loads(path.read_text())["findings"]}
+
+
+def _update(repo, path: Path) -> None:
+    # --update never grows the baseline silently...
+    before = path.read_bytes()
+    kept = repo.gate("baseline", "--update", "--stage", "ruff")
+    assert kept.returncode == 0, kept.stderr
+    assert "2 new not recorded" in kept.stdout
+    assert path.read_bytes() == before
+    # ...but shrinks when something was fixed,
+    repo.write("sample/legacy.py", (LEGACY + SECOND_COPY).replace("import os\n", ""))
+    shrunk = repo.gate("baseline", "--update", "--stage", "ruff")
+    assert "1 fixed and removed" in shrunk.stdout, shrunk.stdout
+    assert _entries(path) == {("sample/legacy.py", "F401"): 1, ("sample/legacy.py", "F841"): 1}
+    # ...and records new ones only when asked.
+    grown = repo.gate("baseline", "--update", "--add-new", "--stage", "ruff")
+    assert "2 new recorded" in grown.stdout, grown.stdout
+    assert _entries(path) == {
+        ("sample/legacy.py", "F401"): 1,
+        ("sample/legacy.py", "F841"): 2,
+        ("sample/new.py", "F401"): 1,
+    }
+    assert _ruff(repo).returncode == 0
+
+
 def test_hold_the_line(gate_repo) -> None:
     gate_repo.scaffold()
     gate_repo.write("sample/legacy.py", LEGACY)
     gate_repo.commit("legacy code")
     assert _ruff(gate_repo).returncode == 1
-
-    made = gate_repo.gate("baseline", "--stage", "ruff")
-    assert made.returncode == 0, made.stderr
-    assert "recorded 3 findings" in made.stdout
-    path = gate_repo.path / ".gatekeeper-baseline.json"
-    text = path.read_text(encoding="utf-8")
-    entries = json.loads(text)["findings"]
-    assert [(e["rule"], e["count"]) for e in entries] == [("F401", 1), ("F401", 1), ("F841", 1)]
-    assert all(e["path"] == "sample/legacy.py" and e["stage"] == "ruff" for e in entries)
-    assert sum(line.strip().startswith('{"stage"') for line in text.splitlines()) == 3
-
-    held = _ruff(gate_repo)
-    assert held.returncode == 0, held.stdout
-    stage = held.json["stages"][0]
-    assert stage["status"] == "passed" and stage["extra"]["baselined"] == 3
-    assert all(f["baselined"] for f in stage["findings"])
-
-    # Ten lines above every baselined finding: still the same findings.
-    gate_repo.write("sample/legacy.py", '"""Doc."""\n' + "# filler\n" * 9 + LEGACY)
-    moved = _ruff(gate_repo)
-    assert moved.returncode == 0, moved.stdout
-    assert min(f["line"] for f in moved.json["stages"][0]["findings"]) == 11
-
-    # A new file with a defect, and a second copy of a recorded one: both are new.
-    gate_repo.write("sample/new.py", "import json\n")
-    gate_repo.write("sample/legacy.py", LEGACY + SECOND_COPY)
-    fresh = _ruff(gate_repo)
-    assert fresh.returncode == 1
-    new = _new(fresh.json)
-    assert sorted((f["path"], f["rule"]) for f in new) == [
-        ("sample/legacy.py", "F841"),
-        ("sample/new.py", "F401"),
-    ]
-    assert fresh.json["stages"][0]["extra"]["baselined"] == 3
-    text_report = gate_repo.gate("run", "--stage", "ruff")
-    assert "sample/new.py" in text_report.stdout and "3 baselined" in text_report.stdout
-    assert "import os" not in text_report.stdout and "`os`" not in text_report.stdout
-    assert gate_repo.gate("run", "--stage", "ruff", "--no-baseline").returncode == 1
-
-    # --update never grows the baseline silently...
-    before = path.read_bytes()
-    kept = gate_repo.gate("baseline", "--update", "--stage", "ruff")
-    assert kept.returncode == 0, kept.stderr
-    assert "2 new not recorded" in kept.stdout
-    assert path.read_bytes() == before
-
-    # ...but shrinks when something was fixed,
-    gate_repo.write("sample/legacy.py", (LEGACY + SECOND_COPY).replace("import os\n", ""))
-    shrunk = gate_repo.gate("baseline", "--update", "--stage", "ruff")
-    assert "1 fixed and removed" in shrunk.stdout, shrunk.stdout
-    rules = [(e["rule"], e["count"]) for e in json.loads(path.read_text())["findings"]]
-    assert rules == [("F401", 1), ("F841", 1)]
-
-    # ...and records new ones only when asked.
-    grown = gate_repo.gate("baseline", "--update", "--add-new", "--stage", "ruff")
-    assert "2 new recorded" in grown.stdout, grown.stdout
-    counts = {(e["path"], e["rule"]): e["count"] for e in json.loads(path.read_text())["findings"]}
-    assert counts == {
-        ("sample/legacy.py", "F401"): 1,
-        ("sample/legacy.py", "F841"): 2,
-        ("sample/new.py", "F401"): 1,
-    }
-    assert _ruff(gate_repo).returncode == 0
-
+    path = _record(gate_repo)
+    _held(gate_repo)
+    _new_fail(gate_repo)
+    _update(gate_repo, path)
     again = gate_repo.gate("baseline")
-    assert again.returncode == 2 and "already exists" in again.stderr
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
 
 
 def test_plugin_stage_is_baselined_but_errors_never_are(gate_repo) -> None:

@@ -53,20 +53,23 @@ def test_github_pull_request(gate_repo, tmp_path: Path) -> None:
     assert len(annotations) == 1  # the old defect on main is not part of the change
     assert "sample/feature.py" in result.stdout  # the text report for the log
 
-    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert summary.startswith("output of an earlier step\n")  # appended, not overwritten
-    assert "## gatekeeper: ❌ failed" in summary
-    assert "| stage | status | new | baselined | duration |" in summary
-    assert "| ruff | ❌ failed | 1 | 0 |" in summary
-    assert "`sample/feature.py:1:8` | `F401` |" in summary
-    assert f"changes since the pull request base {base[:10]}" in summary
-
+    _check_summary(Path(env["GITHUB_STEP_SUMMARY"]), base)
     doc = json.loads(sarif.read_text(encoding="utf-8"))
     (run,) = doc["runs"]
     assert [
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
     ] == ["sample/feature.py"]
     assert ET.parse(junit).getroot().get("failures") == "1"
+
+
+def _check_summary(path: Path, base: str) -> None:
+    summary = path.read_text(encoding="utf-8")
+    assert summary.startswith("output of an earlier step\n")  # appended, not overwritten
+    assert "## gatekeeper: ❌ failed" in summary
+    assert "| stage | status | new | baselined | duration |" in summary
+    assert "| ruff | ❌ failed | 1 | 0 |" in summary
+    assert "`sample/feature.py:1:8` | `F401` |" in summary
+    assert f"changes since the pull request base {base[:10]}" in summary
 
 
 def test_github_push_checks_the_whole_tree_with_a_baseline(gate_repo, tmp_path: Path) -> None:
