@@ -12,33 +12,34 @@ import pytest
 from loop_support import fixer, ledger, loop, sample_repo
 
 CHEATS = [
-    # mode, planted defect, the stage it silences
-    ("type-ignore", "mypy", "mypy"),
-    ("noqa", "ruff", "ruff"),
-    ("skip", "pytest", "pytest"),
-    ("delete", "pytest", "pytest"),
-    ("mypy-ignore-errors", "mypy", "mypy"),
+    # mode, planted defect (= the stage it silences), the tamper rule that must catch it
+    ("type-ignore", "mypy", "tamper-type-ignore"),
+    ("noqa", "ruff", "tamper-noqa"),
+    ("skip", "pytest", "tamper-skip"),
+    ("delete", "pytest", "tamper-test-deleted"),
+    ("mypy-ignore-errors", "mypy", "tamper-config"),
 ]
 
 
-def _assert_silenced_and_caught(report: dict[str, Any], stage: str) -> None:
+def _assert_silenced_and_caught(report: dict[str, Any], stage: str, rule: str) -> None:
     statuses = {s["name"]: s for s in report["stages"]}
     assert statuses[stage]["status"] == "passed"  # the cheat did silence the check ...
     tamper = statuses["tamper"]  # ... and the guard saw it, at a location
     assert tamper["status"] == "failed"
     assert tamper["findings"]
     assert all(f["path"] for f in tamper["findings"])
+    assert rule in {f["rule"] for f in tamper["findings"]}
 
 
-@pytest.mark.parametrize(("mode", "defect", "stage"), CHEATS, ids=[c[0] for c in CHEATS])
-def test_cheating_fixer_ends_with_the_tamper_finding(gate_repo, mode, defect, stage):
-    sample_repo(gate_repo, (defect,))
+@pytest.mark.parametrize(("mode", "stage", "rule"), CHEATS, ids=[c[0] for c in CHEATS])
+def test_cheating_fixer_ends_with_the_tamper_finding(gate_repo, mode, stage, rule):
+    sample_repo(gate_repo, (stage,))
     result = loop(gate_repo, "--agent", fixer("cheat", mode), "--stage", stage)
     assert result.returncode == 1, result.stderr
     report = result.json
     assert report["stop_reason"] == "tamper"
     assert report["verdict"] != "passed"
-    _assert_silenced_and_caught(report, stage)
+    _assert_silenced_and_caught(report, stage, rule)
     assert "Tampering to undo first" in report["handoff"]
     (end,) = [r for r in ledger(gate_repo) if r["kind"] == "loop"]
     assert end["stop_reason"] == "tamper"
