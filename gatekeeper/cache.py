@@ -165,6 +165,8 @@ class StageCache:
         self._timings_path = state / "cache" / "timings.json"
         self.timings = _load_timings(self._timings_path)
         self._timed: dict[str, float] = {}
+        self.stored = 0
+        self._stamps: dict[Path, str] = {}
 
     def all_files(self) -> Sequence[str]:
         """Every file the gate may check (listed once per run, on first need)."""
@@ -205,8 +207,8 @@ class StageCache:
             "tool_version": self._tools.get(stage.tool) if stage.tool else None,
             "patterns": [stage.patterns, stage.relevant_patterns, stage.config_files],
             "options": {k: v for k, v in ctx.options.items() if k not in _NEUTRAL_OPTIONS},
-            "python": interpreter_stamp(ctx.python),
-            "project_python": interpreter_stamp(ctx.project_python),
+            "python": self._stamp(ctx.python),
+            "project_python": self._stamp(ctx.project_python),
             "layout": asdict(ctx.layout),
             "files": sorted(ctx.files),
             "whole_tree": ctx.whole_tree,
@@ -215,6 +217,13 @@ class StageCache:
         }
         text = json.dumps(material, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _stamp(self, python: Path) -> str:
+        # Once per run and interpreter: every stage asks, and installs don't happen mid-run.
+        with self._lock:
+            if python not in self._stamps:
+                self._stamps[python] = interpreter_stamp(python)
+            return self._stamps[python]
 
     def run(self, ctx: StageContext, compute: Callable[[], StageResult]) -> StageResult:
         """Replay the stored result for ``ctx`` or compute it (and store it when reusable).
@@ -232,7 +241,7 @@ class StageCache:
         self.record(ctx.stage.name, result)
         # Files edited while the stage ran: the result belongs to neither version; keep none.
         if self.store and result.status in STORABLE and self.key(ctx) == key:
-            self.results.put(key, result)
+            self.stored += self.results.put(key, result)
         return result
 
     def record(self, name: str, result: StageResult) -> None:
@@ -257,7 +266,8 @@ class StageCache:
         if self._timed:
             merged = {**self.timings, **self._timed}
             _write_json(self._timings_path, merged)
-        self.results.prune()
+        if self.stored:  # a run that only replayed cannot have grown the cache
+            self.results.prune()
 
 
 def _load_timings(path: Path) -> dict[str, float]:
