@@ -215,7 +215,24 @@ class _Driver:
             max_attempts=self.req.max_attempts,
             timeout=max(1.0, min(self.req.timeout, self.remaining_s())),
         )
-        after = self.gate(attempt, "after-fixer")
+        try:
+            after = self.gate(attempt, "after-fixer")
+        except GatekeeperError as exc:
+            # The fixer left a tree the gate cannot check (say, a broken config): the
+            # attempt is still recorded before the loop ends with `error`.
+            self.keep(
+                {
+                    "loop_id": self.loop_id,
+                    "attempt": attempt,
+                    "fixer": spec,
+                    "fixer_exit": done.exit_code,
+                    "fixer_timed_out": done.timed_out,
+                    "tree_before": run.tree,
+                    "tree_after": git.tree_hash(self.root),
+                    "gate_error": exc.message,
+                }
+            )
+            raise
         progress = stall.compare(run, after)
         stuck = self.detector.judge(run.tree, after.tree, progress, fixer_failed=done.failed)
         record: dict[str, Any] = {

@@ -318,3 +318,15 @@ def test_time_budget_spent_before_a_fixer_runs(gate_repo, tmp_path):
     assert result.json["stop_reason"] == "budget" and result.json["attempts"] == []
     assert trace(log) == []  # no fixer was started
     assert "budget (attempts or minutes) ran out" in result.json["handoff"]
+
+
+def test_fixer_that_breaks_the_gate_config_ends_the_loop_with_exit_2(gate_repo):
+    sample_repo(gate_repo, ("ruff",))
+    result = loop(gate_repo, "--agent", fixer("breakconfig"), *RUFF)
+    assert result.returncode == 2
+    assert "unknown key 'checks_off'" in result.stderr and "Traceback" not in result.stderr
+    records = ledger(gate_repo)
+    (attempt,) = [r for r in records if r["kind"] == "attempt"]
+    assert attempt["fixer_exit"] == 0 and "checks_off" in attempt["gate_error"]
+    (end,) = [r for r in records if r["kind"] == "loop"]
+    assert end["stop_reason"] == "error"
