@@ -122,16 +122,22 @@ def judge(data: dict[str, Any], findings: list[Finding], code: int, output: str)
     """Raise a StageError when the run broke, ran no tests, or failed without findings."""
     if code in BROKEN and not (code == 2 and findings):
         raise StageError(f"pytest {BROKEN[code]} (exit {code})", output)
-    outcomes = data["outcomes"]
-    ran = sum(v for k, v in outcomes.items() if k != "skipped")
-    if not findings and (data.get("collected", 0) == 0 or ran == 0):
-        raise StageError(
-            f"no tests ran ({data.get('collected', 0)} collected, "
-            f"{outcomes.get('skipped', 0)} skipped): a gate with no tests proves nothing; "
-            "add tests or disable the stage explicitly"
-        )
+    if not findings:
+        require_tests(data)
     if code == 1 and not findings:
         raise StageError("pytest reported failures that could not be parsed", output)
+
+
+def require_tests(data: dict[str, Any]) -> None:
+    """Zero tests collected, or every one skipped, proves nothing: a StageError."""
+    outcomes = data["outcomes"]
+    collected = data.get("collected", 0)
+    ran = sum(v for k, v in outcomes.items() if k != "skipped")
+    if collected == 0 or ran == 0:
+        raise StageError(
+            f"no tests ran ({collected} collected, {outcomes.get('skipped', 0)} skipped): "
+            "a gate with no tests proves nothing; add tests or disable the stage explicitly"
+        )
 
 
 def run(ctx: StageContext) -> list[Finding]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
@@ -14,6 +15,8 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from gatekeeper.models import StageResult
+from gatekeeper.progress import Progress
 from gatekeeper.testing import GateRepo
 
 SCHEMA = json.loads(
@@ -62,7 +65,7 @@ def test_schema_rejects_a_report_that_fails_open(repo):
 
 
 def run_on_tty(repo: GateRepo, *args: str, env: dict[str, str]) -> str:
-    """Run the gate with stdout on a pseudo-terminal; returns what it printed there."""
+    """Run the gate with stdout and stderr on a pseudo-terminal; returns what it printed."""
     main, replica = pty.openpty()
     proc = subprocess.Popen(
         [sys.executable, "-m", "gatekeeper", *args],
@@ -70,7 +73,7 @@ def run_on_tty(repo: GateRepo, *args: str, env: dict[str, str]) -> str:
         env={**repo.env, **env},
         stdin=subprocess.DEVNULL,
         stdout=replica,
-        stderr=subprocess.DEVNULL,
+        stderr=replica,
     )
     os.close(replica)
     chunks = []
@@ -93,8 +96,13 @@ UNDEFINED = '"""Undefined names."""\n\nprint(aa)\nprint(bb)\nprint(cc)\n'
 def test_text_report_colour_only_on_a_terminal_and_never_with_no_color(repo):
     repo.write("sample/names.py", UNDEFINED)
     args = ("run", "--stage", "ruff")
-    assert "\x1b[" in run_on_tty(repo, *args, env={"NO_COLOR": ""})
-    assert "\x1b[" not in run_on_tty(repo, *args, env={"NO_COLOR": "1"})
+    shown = run_on_tty(repo, *args, env={"NO_COLOR": ""})
+    assert "\x1b[31m✗\x1b[0m ruff" in shown
+    # The live display drew the stage line on stderr; the report does not repeat it.
+    assert shown.count("✗\x1b[0m ruff") == 1
+    plain = run_on_tty(repo, *args, env={"NO_COLOR": "1"})
+    assert "\x1b[3" not in plain
+    assert "✗ ruff" in plain
     piped = repo.gate(*args, env={"NO_COLOR": ""})
     assert piped.returncode == 1
     assert "\x1b[" not in piped.stdout + piped.stderr
@@ -130,39 +138,45 @@ def many_findings(repo: GateRepo) -> None:
     repo.commit("many findings")
 
 
+def shown_items(report: str) -> set[tuple[str, int]]:
+    """Every finding location the agent report's items stand for (folded lines included)."""
+    shown = set()
+    pattern = r"^- `([^`:]+):(\d+):\d+` ruff `\w+`(?: ×\d+ \(lines ([\d, ]+)\))?"
+    for path, line, folded in re.findall(pattern, report, re.M):
+        shown |= {(path, int(n)) for n in (folded.split(", ") if folded else [line])}
+    return shown
+
+
+def left_out_line(report: str) -> str:
+    (line,) = [ln for ln in report.splitlines() if ln.startswith("_Left out")]
+    return line
+
+
 def test_agent_report_folds_identical_findings_and_caps_with_an_exact_left_out_line(repo):
     many_findings(repo)
-    everything = repo.gate("run", "--stage", "ruff", "--format", "json").json
-    (stage,) = everything["stages"]
+    (stage,) = repo.gate("run", "--stage", "ruff", "--format", "json").json["stages"]
     assert len(stage["findings"]) == 156
     result = repo.gate("run", "--stage", "ruff", "--format", "agent", "--max-report-chars", "3000")
-    assert result.returncode == 1
+    assert (result.returncode, len(result.stdout) <= 3000) == (1, True)
     report = result.stdout
-    assert len(report) <= 3000
     assert report.startswith("# gatekeeper: FAILED — 156 findings in 31 files\n")
     assert (
         "- `sample/a_same.py:4:8` ruff `F632` ×6 (lines 4, 5, 6, 7, 8, 9): Use `==` to compare "
         "constant literals — fix: Replace `is` with `==` (`ruff check --fix` applies it) "
         "(autofixable)\n"
     ) in report
-    items = re.findall(r"^- `([^`:]+):(\d+):\d+` ruff `(\w+)`( ×(\d+))?", report, re.M)
-    shown = [(path, int(line)) for path, line, _rule, _x, _n in items]
-    shown_count = sum(int(n) if n else 1 for *_rest, n in items)
-    left = [
-        f for f in stage["findings"] if (f["path"], f["line"]) not in shown and f["rule"] == "F401"
-    ]
-    (line,) = [ln for ln in report.splitlines() if ln.startswith("_Left out")]
-    left_files = len({f["path"] for f in left})
-    assert line == (
-        f"_Left out to stay under 3000 characters: {len(left)} findings in {left_files} files "
-        f"(ruff F401 ×{len(left)}). Fix the ones above first, or run "
-        "`gatekeeper run --format json` for the full list._"
+    shown = shown_items(report)
+    left = [f for f in stage["findings"] if (f["path"], f["line"]) not in shown]
+    assert len(shown) + len(left) == 156
+    assert left_out_line(report) == (
+        f"_Left out to stay under 3000 characters: {len(left)} findings in "
+        f"{len({f['path'] for f in left})} files (ruff F401 ×{len(left)}). Fix the ones above "
+        "first, or run `gatekeeper run --format json` for the full list._"
     )
-    assert shown_count + len(left) == 156
     # Raising the cap shows everything and drops the left-out line.
     full = repo.gate("run", "--stage", "ruff", "--format", "agent", "--max-report-chars", "100000")
     assert "_Left out" not in full.stdout
-    assert full.stdout.count("\n- `") == 151
+    assert len(shown_items(full.stdout)) == 156
 
 
 def test_agent_report_names_stages_that_could_not_run(repo):
@@ -180,12 +194,24 @@ def _stable(text: str) -> str:
     return re.sub(r'"(duration_s|started_at)": [^,\n]+', r'"\1": #', text)
 
 
-@pytest.mark.parametrize("fmt", ["json", "text", "agent"])
-def test_reports_are_deterministic_apart_from_timings(repo, fmt):
+def test_reports_are_deterministic_apart_from_timings(repo):
     repo.write("sample/names.py", UNDEFINED)
-    repo.write("sample/types.py", '"""T."""\n\n\ndef f() -> int:\n    return "x"\n')
-    args = ("run", "--no-cache", "--stage", "ruff", "--stage", "mypy", "--stage", "radon")
-    args += ("--format", fmt)
-    first, second = repo.gate(*args), repo.gate(*args)
-    assert first.returncode == second.returncode == 1
-    assert _stable(first.stdout) == _stable(second.stdout)
+    repo.write("sample/complex.py", '"""C."""\n\n\ndef f(x):\n' + "    if x:\n        x += 1\n" * 8)
+    args = ("run", "--no-cache", "--stage", "ruff", "--stage", "radon", "--format")
+    for fmt in ("json", "text", "agent"):
+        first, second = repo.gate(*args, fmt), repo.gate(*args, fmt)
+        assert first.returncode == second.returncode == 1
+        assert _stable(first.stdout) == _stable(second.stdout)
+
+
+def test_progress_lists_finished_stages_above_a_line_of_running_ones():
+    stream = io.StringIO()
+    progress = Progress(stream=stream, color=False)
+    progress("mypy", None)
+    progress("ruff", None)
+    progress("ruff", StageResult("ruff", "passed", 0.25))
+    progress.close()
+    out = stream.getvalue()
+    assert "  … running: mypy 0s" in out
+    assert "  ✓ ruff             0.25s\n" in out
+    assert out.endswith("\r\x1b[K")
