@@ -133,7 +133,7 @@ def require_tests(data: dict[str, Any]) -> None:
     outcomes = data["outcomes"]
     collected = data.get("collected", 0)
     ran = sum(v for k, v in outcomes.items() if k != "skipped")
-    if collected == 0 or ran == 0:
+    if ran == 0:
         raise StageError(
             f"no tests ran ({collected} collected, {outcomes.get('skipped', 0)} skipped): "
             "a gate with no tests proves nothing; add tests or disable the stage explicitly"

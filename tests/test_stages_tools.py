@@ -103,7 +103,7 @@ def test_format_drift_is_a_ruff_format_finding(repo):
     assert (repo.path / "sample/fmt.py").read_text() == FORMAT_DRIFT
 
 
-def test_too_complex_function_with_limits_as_rank_letters(repo):
+def test_too_complex_function_with_the_default_limits_as_rank_letters(repo):
     repo.write("sample/complex.py", COMPLEX)
     result = repo.gate("run", "--stage", "radon", "--format", "json")
     assert result.returncode == 1, result.stderr
@@ -114,6 +114,11 @@ def test_too_complex_function_with_limits_as_rank_letters(repo):
         ("radon", "max-average", "", 0),
         ("radon", "max-module", "sample/complex.py", 1),
     ]
+    pyproject = (repo.path / "pyproject.toml").read_text()
+    repo.write("pyproject.toml", pyproject + '\n[tool.gatekeeper.stages.radon]\nmax_block = "B"\n')
+    stage = findings(repo.gate("run", "--stage", "radon", "--format", "json"), "radon")
+    assert ("radon", "max-block", "sample/complex.py", 4) in where(stage)
+    assert "complexity 13 (rank C), above the limit 10 (B)" in stage["findings"][2]["message"]
 
 
 def test_radon_limits_as_numbers_and_a_module_average(repo):
@@ -145,6 +150,19 @@ def test_failing_test_is_reported_at_the_assertion_with_its_message(repo):
     assert message.startswith("tests/test_sample.py::test_wrong: ")
     assert "two and two" in message
     assert "assert 4 == 5" in message
+
+
+def test_tests_run_by_pytest_xdist_count_as_run(repo):
+    repo.write("tests/test_sample.py", FAILING_TEST)
+    pyproject = (repo.path / "pyproject.toml").read_text()
+    repo.write(
+        "pyproject.toml", pyproject + '\n[tool.gatekeeper.stages.pytest]\nargs = ["-n", "2"]\n'
+    )
+    result = repo.gate("run", "--stage", "pytest", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert where(findings(result, "pytest")) == [
+        ("pytest", "test-failed", "tests/test_sample.py", 10)
+    ]
 
 
 def test_error_during_collection_is_a_finding_at_the_import(repo):

@@ -38,6 +38,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _state["collected"] = len(session.items)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    # Under pytest-xdist the controller collects nothing itself; the workers tell it.
+    _state["collected"] = max(_state["collected"], len(ids))
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _state["collect_errors"].append(
