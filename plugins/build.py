@@ -45,6 +45,7 @@ def error_excerpt(output: str, lines: int = 12) -> str:
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Build an sdist and a wheel from a copy of the tree; a failure is a finding."""
     marker = next((m for m in MARKERS if (ctx.root / m).is_file()), None)
     if marker is None:
         raise StageSkip("no pyproject.toml, setup.py or setup.cfg: nothing to build")
@@ -74,6 +75,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``build`` stage."""
     register(
         Stage(
             name="build",

@@ -80,6 +80,7 @@ def run(argv: list[str], ctx: StageContext) -> list[Finding]:
 def gatekeeper_register_stages(
     register: Callable[[Stage], None], settings: Mapping[str, Any]
 ) -> None:
+    """Contribute one stage per ``[tool.gatekeeper.commands.NAME]`` table."""
     commands = settings.get("commands") or {}
     if not isinstance(commands, Mapping):
         return  # the core's validation reports the wrong type

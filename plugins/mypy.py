@@ -83,6 +83,7 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Type check the configured paths, or the discovered packages and modules."""
     targets = ctx.paths or list(ctx.layout.sources) or ["."]
     args = ["-O", "json", "--no-pretty", "--no-error-summary", "--show-column-numbers"]
     args += ["--cache-dir", str(ctx.cache_dir / "mypy-cache")]
@@ -102,6 +103,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``mypy`` stage."""
     register(
         Stage(
             name="mypy",

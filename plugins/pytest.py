@@ -141,6 +141,7 @@ def require_tests(data: dict[str, Any]) -> None:
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Run the tests with the reporter plugin and judge the outcome."""
     with tempfile.TemporaryDirectory(prefix="gatekeeper-pytest-") as tmp:
         report = Path(tmp) / "report.json"
         path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
@@ -155,6 +156,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``pytest`` stage."""
     register(
         Stage(
             name="pytest",

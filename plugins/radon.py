@@ -169,6 +169,7 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Measure the files in scope with ``radon cc`` and apply the three limits."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
     done = ctx.run_tool(["cc", "--json", "--show-complexity", *ctx.args, "--", *targets], ok=(0,))
     return parse(ctx, done.stdout)
@@ -176,6 +177,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``radon`` stage."""
     register(
         Stage(
             name="radon",

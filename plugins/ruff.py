@@ -63,6 +63,7 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Lint the files in scope with ``ruff check``."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
     # --no-fix: a check never edits files, even when the project sets `fix = true`.
     argv = ["check", "--output-format", "json", "--no-fix", "--force-exclude"]
@@ -75,6 +76,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``ruff`` stage."""
     register(
         Stage(
             name="ruff",

@@ -114,6 +114,7 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
 
 
 def run(ctx: StageContext) -> list[Finding]:
+    """Check the formatting of the files in scope; never rewrites them."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
     argv = ["format", "--check", "--diff", "--force-exclude", *ctx.args, "--", *targets]
     done = ctx.run_tool(argv, ok=(0, 1, 2))
@@ -128,6 +129,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
+    """Contribute the ``ruff-format`` stage."""
     register(
         Stage(
             name="ruff-format",

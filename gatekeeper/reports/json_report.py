@@ -10,6 +10,7 @@ from gatekeeper.models import RunResult
 
 
 def render(run: RunResult, options: ReportOptions) -> str:
+    """The run as the version-1 JSON report."""
     return dumps(run.to_json())
 
 
