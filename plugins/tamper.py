@@ -28,6 +28,7 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
 
+from . import _config_views as views
 from . import _tamper_config as configs
 from . import _tamper_source as source
 
@@ -183,12 +184,12 @@ def _line_of(text: str | None, key: str) -> int:
 
 def _configs(change: Change, paths: list[str]) -> Iterator[Finding]:
     ctx = change.ctx
-    for path in (p for p in paths if configs.is_config_file(p)):
+    for path in (p for p in paths if views.is_config_file(p)):
         now = change.now_text(path)
         name = PurePosixPath(path).name
         try:
             found = configs.loosened(name, change.base_text(path), now)
-        except configs.Unreadable as exc:
+        except views.Unreadable as exc:
             raise StageError(f"cannot read {path} to compare its settings: {exc}") from None
         for item in found:
             line = _line_of(now, item.key)
@@ -201,7 +202,7 @@ def _allow_entries(change: Change) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for name in ("pyproject.toml", ".gatekeeper.yaml", ".gatekeeper.yml"):
         text = change.base_text(name) if from_base else change.now_text(name)
-        entries += configs.allow_list(name, text)
+        entries += views.allow_list(name, text)
     return entries
 
 
@@ -236,7 +237,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 
 def _patterns() -> tuple[str, ...]:
-    return ("*.py", "*.pyi", *configs.CONFIG_FILES)
+    return ("*.py", "*.pyi", *views.CONFIG_FILES)
 
 
 @gatekeeper.hookimpl
@@ -249,7 +250,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             file_local=False,
             patterns=_patterns(),
             relevant=("*",),
-            config_files=configs.CONFIG_FILES,
+            config_files=views.CONFIG_FILES,
             timeout=120.0,
             cacheable=False,  # the verdict depends on the base, not only on the tree
             default_enabled=False,
