@@ -102,3 +102,21 @@ def test_paths_limit_the_run_and_may_hold_spaces_and_non_ascii_names(repo):
     assert "sample/ünïcode.py" in text.stdout
     agent = repo.gate("run", "--stage", "ruff", "--format", "agent")
     assert "## `tools dir/my tool.py`" in agent.stdout
+
+
+def test_paths_are_relative_to_the_current_directory_and_must_exist(repo):
+    repo.write("sample/lint.py", '"""Lint."""\n\nimport os\n')
+    repo.write("other/lint.py", '"""Other."""\n\nimport sys\n')
+    argv = [sys.executable, "-m", "gatekeeper", "run", "--stage", "ruff", "--format", "json"]
+    inside = subprocess.run(
+        [*argv, "lint.py"], cwd=repo.path / "sample", env=repo.env, capture_output=True, text=True
+    )
+    assert inside.returncode == 1, inside.stderr
+    (stage,) = json.loads(inside.stdout)["stages"]
+    assert [f["path"] for f in stage["findings"]] == ["sample/lint.py"]
+    typo = repo.gate("run", "sample/lnt.py", "--stage", "ruff")
+    assert typo.returncode == 2
+    assert typo.stderr.splitlines()[0] == "gatekeeper: error: path 'sample/lnt.py' does not exist"
+    outside = repo.gate("run", "..", "--stage", "ruff")
+    assert outside.returncode == 2
+    assert "is outside the repository" in outside.stderr

@@ -19,6 +19,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
 
 
+def _paths(paths: list[str]) -> tuple[str, ...]:
+    """The PATH arguments, relative to the current directory, as repo-relative paths."""
+    if not paths:
+        return ()
+    from gatekeeper import git
+    from gatekeeper.paths import repo_paths
+
+    return repo_paths(git.repo_root(), paths)
+
+
 def main(args: argparse.Namespace) -> int:
     from gatekeeper.commands.options import report_options, use_color
     from gatekeeper.gate import GateRequest, run_gate
@@ -36,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
 
         progress = Progress(color=use_color(args.color, sys.stderr))
     request = GateRequest(
-        paths=tuple(args.paths),
+        paths=_paths(args.paths),
         only=tuple(args.stage),
         skip=tuple(args.skip),
         base=None if args.all_files else args.base,
