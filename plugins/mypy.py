@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
 _HINTS = {
     "import-untyped": "install the library's stubs (types-…) or add it to mypy's "
@@ -84,6 +84,8 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
 
 def run(ctx: StageContext) -> list[Finding]:
     """Type check the configured paths, or the discovered packages and modules."""
+    if ctx.whole_tree and not ctx.files and not ctx.paths:
+        raise StageSkip("no Python files to type check")
     targets = ctx.paths or list(ctx.layout.sources) or ["."]
     args = ["-O", "json", "--no-pretty", "--no-error-summary", "--show-column-numbers"]
     args += ["--cache-dir", str(ctx.cache_dir / "mypy-cache")]
