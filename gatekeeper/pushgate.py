@@ -50,10 +50,15 @@ class PushOptions:
         )
 
 
-def say(message: str) -> None:
-    """A status line for the person pushing (stderr, so stdout stays the report)."""
+def say(options: PushOptions, message: str) -> None:
+    """A status line for the person pushing.
+
+    With the text report it goes to stdout, in order with the report; with a machine format
+    (json, sarif …) to stderr, so stdout stays parseable.
+    """
+    stream = sys.stdout if options.format == "text" else sys.stderr
     sys.stdout.flush()
-    print(f"gatekeeper: {message}", file=sys.stderr, flush=True)
+    print(f"gatekeeper: {message}", file=stream, flush=True)
 
 
 def forget_hook_location() -> None:
@@ -68,8 +73,9 @@ def _announce_skips(options: PushOptions) -> None:
     named = [*options.skip, *(s for s in env_skips() if s not in options.skip)]
     if named:
         say(
+            options,
             f"WARNING: skipping {', '.join(named)} on request (--skip / GATEKEEPER_SKIP): "
-            "this push is NOT fully checked"
+            "this push is NOT fully checked",
         )
 
 
@@ -82,9 +88,9 @@ def check_push(
     state = state_dir(root)
     snapshot.sweep(root, state)
     for skip in skipped:
-        say(f"{skip.ref}: {skip.reason}")
+        say(options, f"{skip.ref}: {skip.reason}")
     if not checks:
-        say("nothing to check in this push")
+        say(options, "nothing to check in this push")
         return 0
     _announce_skips(options)
     worst = 0
@@ -92,8 +98,9 @@ def check_push(
         worst = max(worst, check_commit(root, check, state, options))
     if worst:
         say(
+            options,
             "push blocked: fix the findings above, commit, and push again "
-            f"(to bypass the gate, which is not recommended: {BYPASS})"
+            f"(to bypass the gate, which is not recommended: {BYPASS})",
         )
     return worst
 
@@ -106,9 +113,9 @@ def check_commit(root: Path, check: Check, state: Path, options: PushOptions) ->
     refs = ", ".join(check.refs)
     with snapshot.tree_of(root, check.commit, state) as (tree, isolated):
         where = "in a temporary worktree" if isolated else "in place"
-        say(f"checking commit {check.commit[:12]} ({refs}): {scope}, {where}")
+        say(options, f"checking commit {check.commit[:12]} ({refs}): {scope}, {where}")
         code = _gate(tree, options, state, base=base, head=check.commit)
-    say(f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
+    say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
     return code
 
 

@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
         # A push that includes the root commit: pre-commit sends no refs, only the branch.
         check = whole_check(root, local)
     else:
-        pushgate.say("not run by a push (no PRE_COMMIT_TO_REF): checking the working tree")
+        pushgate.say(options, "not run by a push (no PRE_COMMIT_TO_REF): checking the working tree")
         return pushgate.check_tree(root, options)
     return pushgate.check_push(root, [check], [], options)
 
