@@ -264,6 +264,8 @@ class _Planner:
 
 def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
     """Why the change gives the stage nothing to do ("" when it has work)."""
+    if stage.judges_change:
+        return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
     relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)

@@ -51,6 +51,8 @@ class Stage:
     :param default_enabled: enabled in zero-config when its tool is installed.
     :param default_triggers: triggers (``loop``, ``pre-push``, ``agent`` …) for which the stage
         is on by default even when ``default_enabled`` is false (the tamper guard).
+    :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
+        guard), so it runs for any change, even one that only deletes files.
     """
 
     name: str
@@ -70,6 +72,7 @@ class Stage:
     cacheable: bool = True
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
+    judges_change: bool = False
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:

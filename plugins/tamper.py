@@ -255,6 +255,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             cacheable=False,  # the verdict depends on the base, not only on the tree
             default_enabled=False,
             default_triggers=("loop", "pre-push", "agent"),
+            judges_change=True,
         )
     )
 

@@ -365,3 +365,12 @@ def test_source_parsing_ignores_strings(tmp_path: Path) -> None:
     assert [(m.rule, m.line) for m in source.marks(text)] == [("tamper-noqa", 5)]
     broken = "def f(:\n    x = 1  # type: ignore\n"
     assert [(m.rule, m.line) for m in source.marks(broken)] == [("tamper-type-ignore", 2)]
+
+
+def test_a_change_that_only_deletes_tests_is_checked(repo: GateRepo) -> None:
+    base = repo.git("rev-parse", "HEAD").strip()
+    repo.git("rm", "--quiet", "tests/test_sample.py")
+    repo.commit("only a deletion")
+    code, findings = tamper(repo, "--base", base)
+    assert code == 1
+    assert [f["rule"] for f in findings].count("tamper-test-deleted") == 3
