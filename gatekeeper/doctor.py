@@ -58,15 +58,11 @@ def _gate_checks(root: Path) -> Iterator[Check]:
     source = the_plan.config.source
     where = f"{source} [tool.gatekeeper]" if source == "pyproject.toml" else source
     yield Check("config", "ok", f"{where}" if source else "none found: zero-config defaults")
-    contexts = list(the_plan.contexts.values())
-    python = contexts[0].project_python if contexts else None
-    if python is not None:
-        from gatekeeper.environment import probe
+    from gatekeeper.environment import probe, project_python
 
-        version = probe(python, ()).python_version
-        yield Check(
-            "python", "ok", f"Python {version} at {python} ({_python_origin(root, python)})"
-        )
+    python = project_python(root, the_plan.config.get("python"))
+    version = probe(python, ()).python_version
+    yield Check("python", "ok", f"Python {version} at {python} ({_python_origin(root, python)})")
     for name, reg in the_plan.registered.items():
         label = f"stage {name}"
         if name not in the_plan.order:
@@ -114,27 +110,47 @@ def hooks_dir(root: Path) -> Path:
 
 
 def _hook_checks(root: Path) -> Iterator[Check]:
-    hook = hooks_dir(root) / "pre-push"
-    if not hook.is_file():
-        yield Check("pre-push hook", "warn", f"not installed ({hook})", "run `gatekeeper install`")
-        return
-    text = hook.read_text(encoding="utf-8", errors="replace")
-    if "gatekeeper" in text:
-        if not os.access(hook, os.X_OK):
-            yield Check("pre-push hook", "fail", f"{hook} is not executable", f"chmod +x {hook}")
-        else:
-            yield Check("pre-push hook", "ok", f"installed ({hook})")
-        return
+    yield _pre_push_check(root)
+    yield _claude_check(root)
+
+
+def _uses_pre_commit(root: Path) -> bool:
     config = root / ".pre-commit-config.yaml"
-    if "pre-commit" in text and config.is_file() and "gatekeeper" in config.read_text("utf-8"):
-        yield Check("pre-push hook", "ok", f"installed through pre-commit ({hook})")
-        return
-    yield Check(
-        "pre-push hook",
-        "warn",
-        f"{hook} exists but does not run gatekeeper",
-        "run `gatekeeper install` (it chains to the existing hook)",
+    return config.is_file() and "gatekeeper" in config.read_text("utf-8", errors="replace")
+
+
+def _pre_push_check(root: Path) -> Check:
+    hook = hooks_dir(root) / "pre-push"
+    via_pre_commit = _uses_pre_commit(root)
+    install = (
+        "run `pre-commit install --hook-type pre-push`"
+        if via_pre_commit
+        else "run `gatekeeper install`"
     )
+    if not hook.is_file():
+        return Check("pre-push hook", "warn", f"not installed ({hook})", install)
+    text = hook.read_text(encoding="utf-8", errors="replace")
+    mine = "gatekeeper" in text or (via_pre_commit and "pre-commit" in text)
+    if not mine:
+        return Check(
+            "pre-push hook",
+            "warn",
+            f"{hook} exists but does not run gatekeeper",
+            "run `gatekeeper install --chain` (keeps the existing hook and runs it first)",
+        )
+    if not os.access(hook, os.X_OK):
+        return Check("pre-push hook", "fail", f"{hook} is not executable", f"chmod +x {hook}")
+    how = "through pre-commit " if "gatekeeper" not in text else ""
+    return Check("pre-push hook", "ok", f"installed {how}({hook})")
+
+
+def _claude_check(root: Path) -> Check:
+    """The Claude Code Stop hook is optional: reported, never a problem when absent."""
+    for name in (".claude/settings.json", ".claude/settings.local.json"):
+        path = root / name
+        if path.is_file() and "gatekeeper hook claude-stop" in path.read_text("utf-8", "replace"):
+            return Check("agent Stop hook", "ok", f"Claude Code runs the gate ({name})")
+    return Check("agent Stop hook", "info", "not configured (optional, for Claude Code)")
 
 
 def _baseline_check(root: Path) -> Iterator[Check]:
