@@ -84,7 +84,8 @@ def _suite(stage: StageResult) -> ET.Element:
 def _finding_case(stage: StageResult, f: Finding, seconds: float) -> tuple[ET.Element, str]:
     """The testcase of one finding and what it counts as (failures, skipped, or nothing)."""
     case = _case(stage, f"{f.location} {f.rule}", seconds)
-    case.set("file", f.path)
+    if f.path:
+        case.set("file", f.path)
     if f.line > 0:
         case.set("line", str(f.line))
     detail = clean(f"{f.location}: {f.rule}: {f.message}" + (f"\nhint: {f.hint}" if f.hint else ""))
