@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: set by main(): the interpreter whose environment has the gatekeeper under test
 GATE_PYTHON = Path(sys.executable)
-GATE_SCRIPT = GATE_PYTHON.parent / "gatekeeper"
 
 #: project -> (distribution, extra packages its tests need, the file the "one file" runs edit)
 PROJECTS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -84,6 +84,31 @@ class Project:
         # No PYTHONDONTWRITEBYTECODE here: a user's gatekeeper has its bytecode cached (the
         # gate sets it for the tools it runs, and the tool runs below get it too).
         return {**keep, **GIT_ENV, "NO_COLOR": "1"}
+
+
+def install_gatekeeper(workdir: Path) -> Path:
+    """A virtualenv with gatekeeper installed (not editable) from this checkout's HEAD.
+
+    The benchmark measures committed code, the way a user installs it, and is not disturbed
+    by edits in the working tree while it runs.
+    """
+    checkout = HERE.parent
+    rev = sh(["git", "rev-parse", "HEAD"], cwd=checkout).strip()
+    venv, src = workdir / "gatekeeper-venv", workdir / "gatekeeper-src"
+    marker = venv / "installed-rev"
+    if marker.is_file() and marker.read_text() == rev:
+        return venv / "bin" / "python"
+    print(f"gatekeeper {rev[:10]} into {venv}", file=sys.stderr)
+    clear(venv, src)
+    src.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=checkout, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    sh([sys.executable, "-m", "venv", venv], cwd=workdir)
+    sh([venv / "bin" / "python", "-m", "pip", "install", "-q", src, "pre-commit"], cwd=workdir)
+    marker.write_text(rev)
+    return venv / "bin" / "python"
 
 
 def setup(name: str, workdir: Path) -> Project:
@@ -302,7 +327,7 @@ def bench(p: Project, runs: int) -> list[tuple[str, list[float]]]:
         )
     finally:
         edited.write_text(original)
-    version = [str(GATE_SCRIPT), "--version"]
+    version = [str(GATE_PYTHON.parent / "gatekeeper"), "--version"]
     rows.append(
         ("gatekeeper --version", measure(max(runs, 10), lambda i: None, version, p.root, env))
     )
@@ -381,8 +406,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where projects are downloaded and set up (reused)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw times here")
+    parser.add_argument(
+        "--current",
+        action="store_true",
+        help="benchmark the gatekeeper of the running interpreter instead of a fresh install "
+        "of this checkout's HEAD",
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
+    global GATE_PYTHON
+    GATE_PYTHON = Path(sys.executable) if args.current else install_gatekeeper(args.workdir)
     print(f"Machine: {machine()}\n")
     raw = {}
     for name in args.project or ["click"]:
