@@ -65,12 +65,13 @@ def sample_run(root: Path) -> RunResult:
                 "lint-docs",
                 "failed",
                 0.1,
-                findings=(_finding("lint-docs", "sh", "exit-1", "", 0),),
+                findings=(_finding("lint-docs", "/bin/sh", "exit-1", "", 0),),
             ),
         ),
         root=str(root),
         commit="c" * 40,
         started_at="2026-01-01T00:00:00+00:00",
+        tools={"ruff": "0.6.0", "mypy": "1.11"},
     )
 
 
@@ -82,10 +83,18 @@ def test_sample_run_is_valid_sarif_with_one_run_per_tool(tmp_path: Path) -> None
     assert sorted(runs) == ["build", "mypy", "pytest", "ruff", "sh"]
     ruff = runs["ruff"]
     assert ruff["tool"]["driver"]["version"] == "0.6.0"
+    assert ruff["tool"]["driver"]["informationUri"] == "https://pypi.org/project/ruff/"
+    assert "informationUri" not in runs["sh"]["tool"]["driver"]
     rules = {r["id"]: r for r in ruff["tool"]["driver"]["rules"]}
     assert rules["F401"]["helpUri"] == "https://docs.astral.sh/x"
     assert rules["F401"]["help"]["text"]
-    first, held = ruff["results"]
+    assert ruff["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
+    assert ruff["invocations"][0]["executionSuccessful"] is True
+    _check_results(ruff["results"])
+
+
+def _check_results(results: list[dict[str, Any]]) -> None:
+    first, held = results
     location = first["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "pkg/a%20b.py", "uriBaseId": "%SRCROOT%"}
     assert location["region"] == {"startLine": 1, "startColumn": 2}
@@ -93,8 +102,6 @@ def test_sample_run_is_valid_sarif_with_one_run_per_tool(tmp_path: Path) -> None
     assert first["level"] == "error"
     assert "suppressions" not in first
     assert held["baselineState"] == "unchanged" and held["suppressions"]
-    assert ruff["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/")
-    assert ruff["invocations"][0]["executionSuccessful"] is True
 
 
 def test_stage_error_is_never_clean(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +46,8 @@ def to_sarif(run: RunResult) -> dict[str, Any]:
 def tool_of(stage: StageResult) -> str:
     """The tool a stage drives: its findings say so; a stage without findings is its own."""
     if stage.findings:
-        return stage.findings[0].tool
+        # A command stage's tool is its argv[0], possibly a path: name the program.
+        return PurePosixPath(stage.findings[0].tool).name or stage.name
     return stage.name
 
 
@@ -58,12 +59,13 @@ def _run(tool: str, stages: list[StageResult], run: RunResult) -> dict[str, Any]
     anchor = _anchor(run)
     driver: dict[str, Any] = {
         "name": tool,
-        "informationUri": "https://pypi.org/project/" + quote(tool) + "/",
         "rules": rules,
         "properties": {"stages": [s.name for s in stages], "gatekeeperVersion": __version__},
     }
     if version:
         driver["version"] = version
+    if tool in run.tools:  # a Python package the gate probed: its home is on PyPI
+        driver["informationUri"] = f"https://pypi.org/project/{quote(tool)}/"
     out: dict[str, Any] = {
         "tool": {"driver": driver},
         "invocations": [_invocation(stages, run)],
