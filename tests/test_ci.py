@@ -179,3 +179,14 @@ def test_action_is_a_composite_that_runs_ci_and_uploads_sarif_optionally() -> No
         checked = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
     assert steps[-1]["if"] == "always()"  # the verdict is applied after the upload
+
+
+def test_unwritable_summary(gate_repo, tmp_path: Path) -> None:
+    gate_repo.scaffold()
+    runner = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path)}  # a directory
+    implicit = gate_repo.gate("ci", "--stage", "ruff", env=runner)
+    assert implicit.returncode == 0  # the verdict stands
+    assert "warning: no job summary" in implicit.stderr
+    asked = gate_repo.gate("ci", "--stage", "ruff", "--summary", str(tmp_path / "no" / "s.md"))
+    assert asked.returncode == 2
+    assert "cannot append the summary" in asked.stderr

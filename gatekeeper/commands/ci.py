@@ -86,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
     if summary is not None:
         from gatekeeper.reports.summary import render_summary
 
-        _append(summary, render_summary(result, scope=context.why))
+        _append(summary, render_summary(result, scope=context.why), strict=bool(args.summary))
     return result.exit_code
 
 
@@ -97,15 +97,21 @@ def _could_not_run(exc: GatekeeperError, summary: Path | None, annotate: bool) -
         print(command("error", f"{exc.message}\nfix: {exc.hint}", title="gatekeeper could not run"))
     if summary is not None:
         fix = f"\n\nFix: {exc.hint}" if exc.hint else ""
-        _append(summary, f"## gatekeeper: ⚠️ could not run\n\n{exc.message}{fix}\n")
+        _append(summary, f"## gatekeeper: ⚠️ could not run\n\n{exc.message}{fix}\n", strict=False)
 
 
-def _append(path: Path, text: str) -> None:
+def _append(path: Path, text: str, *, strict: bool) -> None:
+    """Append ``text`` to ``path``; a failure is an error for ``--summary`` (asked for), and
+    only a warning for the runner's ``$GITHUB_STEP_SUMMARY`` (the verdict stands)."""
     try:
         # One append of the whole text: other steps may append to the same file.
         with path.open("a", encoding="utf-8") as out:
             out.write(text)
     except OSError as exc:
-        raise GatekeeperError(
-            f"cannot append the summary to {path}: {exc}", "check --summary / GITHUB_STEP_SUMMARY"
-        ) from None
+        if strict:
+            raise GatekeeperError(
+                f"cannot append the summary to {path}: {exc}", "check the --summary path"
+            ) from None
+        print(
+            f"gatekeeper ci: warning: no job summary: cannot write {path}: {exc}", file=sys.stderr
+        )
