@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -190,3 +191,39 @@ def test_unwritable_summary(gate_repo, tmp_path: Path) -> None:
     asked = gate_repo.gate("ci", "--stage", "ruff", "--summary", str(tmp_path / "no" / "s.md"))
     assert asked.returncode == 2
     assert "cannot append the summary" in asked.stderr
+
+
+def test_action_gate_and_verdict_steps_run_for_real(gate_repo, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import yaml
+
+    action = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text())
+    steps = {s["name"]: s for s in action["runs"]["steps"]}
+    _pr_repo(gate_repo)
+    outputs = tmp_path / "github_output"
+    env = {
+        **gate_repo.env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GK_ARGS": "--stage ruff --no-cache",
+        "GK_SARIF": "gatekeeper.sarif",
+        "GITHUB_OUTPUT": str(outputs),
+    }
+    gate = subprocess.run(
+        ["bash", "-c", steps["gatekeeper ci"]["run"]],
+        cwd=gate_repo.path,
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    assert gate.returncode == 0, gate.stderr  # the verdict waits for the upload
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert written["exit-code"] == "1"
+    assert Path(written["sarif-file"]).is_file()
+    verdict = steps["Verdict"]["run"]
+    for code, expected in (("0", 0), ("1", 1), ("2", 2), ("", 2)):
+        done = subprocess.run(
+            ["bash", "-c", verdict], env={**env, "GK_CODE": code}, text=True, capture_output=True
+        )
+        assert done.returncode == expected, (code, done.stdout)
