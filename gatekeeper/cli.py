@@ -36,7 +36,8 @@ def _version() -> str:
     return f"gatekeeper {__version__}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every verb, or only for ``verb`` (which then imports only its module)."""
     parser = argparse.ArgumentParser(
         prog="gatekeeper",
         description="A quality gate for pushes, CI and coding agents.",
@@ -44,10 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for verb, module_name in COMMANDS.items():
+    for name, module_name in COMMANDS.items():
+        if verb is not None and name != verb:
+            continue
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or "").strip().splitlines()
-        cmd = sub.add_parser(verb, help=doc[0] if doc else "", description=doc[0] if doc else "")
+        cmd = sub.add_parser(name, help=doc[0] if doc else "", description=doc[0] if doc else "")
         module.add_arguments(cmd)
         cmd.set_defaults(_module=module)
     return parser
@@ -69,7 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gatekeeper.process import kill_all
 
     try:
-        args = build_parser().parse_args(args_list)
+        # Top-level options take no values, so the first other word is the verb: import
+        # only its module (all of them for --help or an unknown verb, to list them).
+        first = next((a for a in args_list if not a.startswith("-")), None)
+        args = build_parser(first if first in COMMANDS else None).parse_args(args_list)
         code: int = args._module.main(args)
         return code
     except GatekeeperError as exc:
