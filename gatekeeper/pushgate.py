@@ -94,8 +94,10 @@ def check_push(
         return 0
     _announce_skips(options)
     worst = 0
-    for check in checks:
-        worst = max(worst, check_commit(root, check, state, options))
+    # A push killed with SIGTERM still stops its tools and removes its snapshot.
+    with snapshot.terminate_as_interrupt():
+        for check in checks:
+            worst = max(worst, check_commit(root, check, state, options))
     if worst:
         say(
             options,

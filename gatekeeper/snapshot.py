@@ -50,7 +50,7 @@ def sweep(root: Path, state: Path) -> None:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """Let SIGTERM/SIGHUP/SIGINT unwind as KeyboardInterrupt, so ``finally`` cleans up."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -74,7 +74,7 @@ def checkout(root: Path, commit: str, state: Path) -> Iterator[Path]:
     """A detached worktree of ``commit``; removed on exit, also on failure or interruption."""
     base = state / SNAPSHOTS
     base.mkdir(parents=True, exist_ok=True)
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         holder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
         tree = holder / "tree"
         try:

@@ -31,14 +31,18 @@ def _wait_for(predicate, what: str, limit: float = 120.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_interrupted_push_cleans_up(tmp_path: Path, sig: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("sig", "dirty"),
+    [(signal.SIGTERM, True), (signal.SIGINT, True), (signal.SIGTERM, False)],
+    ids=["sigterm-snapshot", "sigint-snapshot", "sigterm-in-place"],
+)
+def test_interrupted_push_cleans_up(tmp_path: Path, sig: signal.Signals, dirty: bool) -> None:
     pr = make_push_repo(tmp_path)
     marker = tmp_path / "slow-started"
     sleeper = tmp_path / "sleeper.py"
     sleeper.write_text(
         "import os, pathlib, sys, time\n"
-        "pathlib.Path(sys.argv[1]).write_text(str(os.getpid()))\n"
+        "pathlib.Path(sys.argv[1]).write_text(f'{os.getpid()} {os.getppid()}')\n"
         "time.sleep(300)\n"
     )
     command = [sys.executable, str(sleeper), str(marker)]
@@ -48,7 +52,8 @@ def test_interrupted_push_cleans_up(tmp_path: Path, sig: signal.Signals) -> None
         + f"\n[tool.gatekeeper.commands.slow]\nrun = {json.dumps(shlex.join(command))}\n",
     )
     pr.commit("a slow stage")
-    pr.write("sample/dirty.py", "x = 1\n")  # dirty: the commit is checked in a snapshot
+    if dirty:
+        pr.write("sample/dirty.py", "x = 1\n")  # the commit is checked in a snapshot
     push = subprocess.Popen(
         ["git", "push", "origin", "main"],
         cwd=pr.path,
@@ -64,9 +69,11 @@ def test_interrupted_push_cleans_up(tmp_path: Path, sig: signal.Signals) -> None
 
         _wait_for(started, "the slow stage start")
         assert push.poll() is None, push.communicate()[0]
-        (holder,) = pr.leftovers()
-        assert (holder / "tree" / "sample" / "__init__.py").exists()
-        hook_pid = int(holder.name.split("-", 1)[0])
+        tool_pid, hook_pid = map(int, marker.read_text().split())
+        if dirty:
+            (holder,) = pr.leftovers()
+            assert (holder / "tree" / "sample" / "__init__.py").exists()
+            assert holder.name.startswith(f"{hook_pid}-")
         os.kill(hook_pid, sig)
         output, _ = push.communicate(timeout=120)
     finally:
@@ -74,6 +81,5 @@ def test_interrupted_push_cleans_up(tmp_path: Path, sig: signal.Signals) -> None
             push.kill()
     assert push.returncode != 0, output
     pr.assert_clean()
-    tool_pid = int(marker.read_text())
     _wait_for(lambda: _gone(tool_pid), "the slow tool killed", limit=30)
     assert pr.remote_sha("main") is None
