@@ -16,6 +16,8 @@ from gatekeeper import git
 from gatekeeper.errors import GatekeeperError
 
 ZERO = "0" * 40
+# Refs whose commits hold no source tree (git notes, replace objects): never gated.
+NOT_CODE = ("refs/notes/", "refs/replace/")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,9 @@ def plan_checks(
         name = ref.remote_ref
         if ref.deleted:
             skipped.append(Skipped(name, "deleted: nothing to check"))
+            continue
+        if name.startswith(NOT_CODE):
+            skipped.append(Skipped(name, "not a branch or tag of the code: nothing to check"))
             continue
         commit = commit_of(root, ref.local_sha)
         if commit is None:
