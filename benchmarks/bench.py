@@ -364,8 +364,10 @@ def report(p: Project, rows: list[tuple[str, list[float]]], runs: int) -> str:
     cold = med["gatekeeper run, cold"]
     warm = med["gatekeeper run, nothing changed"]
     version = med["gatekeeper --version"]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     out = [
-        f"### {p.name} ({len(p.files)} Python files; median of {runs} runs)",
+        f"### {p.name} ({len(p.files)} Python files; median of {runs} runs; "
+        f"load average at the end {load})",
         "",
         "| what | median | min | max |",
         "|---|---:|---:|---:|",
