@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from importlib import resources
+from typing import Any
 
 import jsonschema
 import pytest
@@ -24,7 +25,7 @@ SCHEMA = json.loads(
 )
 
 
-def validate(report: dict) -> None:
+def validate(report: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
 
 

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gatekeeper.testing import GateRepo
+from gatekeeper.testing import GateRepo, GateResult
 
 
-def stage_of(result, name):
-    (found,) = [s for s in result.json["stages"] if s["name"] == name]
+def stage_of(result: GateResult, name: str) -> dict[str, Any]:
+    stages: list[dict[str, Any]] = result.json["stages"]
+    (found,) = [s for s in stages if s["name"] == name]
     return found
 
 

@@ -6,9 +6,11 @@ in ``--format json``. Each test runs only the stages it needs (``--stage``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from gatekeeper.testing import GateRepo
+from gatekeeper.testing import GateRepo, GateResult
 
 TYPE_ERROR = '''\
 """Types."""
@@ -69,12 +71,13 @@ def test_wrong() -> None:
 """
 
 
-def findings(result, stage):
-    (found,) = [s for s in result.json["stages"] if s["name"] == stage]
+def findings(result: GateResult, stage: str) -> dict[str, Any]:
+    stages: list[dict[str, Any]] = result.json["stages"]
+    (found,) = [s for s in stages if s["name"] == stage]
     return found
 
 
-def where(stage):
+def where(stage: dict[str, Any]) -> list[tuple[str, str, str, int]]:
     return [(f["stage"], f["rule"], f["path"], f["line"]) for f in stage["findings"]]
 
 
