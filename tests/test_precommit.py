@@ -82,7 +82,7 @@ def test_pre_commit_hook_blocks_a_broken_push_and_passes_a_clean_one(tmp_path: P
     pr.write("sample/bad.py", '"""Fixed, but not committed."""\n')
     rejected = pr.push("origin", "main")
     assert rejected.returncode != 0, rejected.output
-    assert f"FAILED: commit {broken[:12]}" in rejected.output
+    assert f"FAILED: commit {broken[:12]} (refs/heads/main)" in rejected.output
     assert "sample/bad.py" in rejected.output
     assert pr.remote_sha("main") is None
 
@@ -91,4 +91,13 @@ def test_pre_commit_hook_blocks_a_broken_push_and_passes_a_clean_one(tmp_path: P
     assert clean.returncode == 0, clean.output
     assert "PASSED: commit" in clean.output
     assert "mypy" in clean.output and "pytest" in clean.output
+
+    # An existing branch: measured from what the remote has; a dirty tree does not matter.
+    pr.write("sample/more.py", '"""More."""\n\nMORE: int = 1\n')
+    more = pr.commit("more")
+    pr.write("sample/more.py", TYPE_ERROR)
+    again = pr.push("origin", "main")
+    assert again.returncode == 0, again.output
+    assert f"PASSED: commit {more[:12]} (refs/heads/main)" in again.output
+    assert "(PRE_COMMIT_FROM_REF)" in again.output  # pre-commit stashed the dirt
     pr.assert_clean()

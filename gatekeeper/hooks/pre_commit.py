@@ -34,6 +34,8 @@ def pushed_check(root: Path, remote: str, from_ref: str, to_ref: str) -> Check:
     from gatekeeper.errors import GatekeeperError
 
     commit = pushrefs.commit_of(root, to_ref)
+    # Name the check after the branch being pushed when pre-commit says which it is.
+    label = os.environ.get("PRE_COMMIT_REMOTE_BRANCH") or to_ref
     if commit is None:
         raise GatekeeperError(
             f"PRE_COMMIT_TO_REF {to_ref!r} is not a commit in this repository",
@@ -42,10 +44,10 @@ def pushed_check(root: Path, remote: str, from_ref: str, to_ref: str) -> Check:
     old = pushrefs.commit_of(root, from_ref) if from_ref else None
     fork = pushrefs.merge_base(root, old, commit) if old else None
     if fork is not None:
-        return pushrefs.Check(commit, fork, (to_ref,), f"since {fork[:10]} (PRE_COMMIT_FROM_REF)")
-    ref = pushrefs.PushedRef(to_ref, commit, to_ref, pushrefs.ZERO)
+        return pushrefs.Check(commit, fork, (label,), f"since {fork[:10]} (PRE_COMMIT_FROM_REF)")
+    ref = pushrefs.PushedRef(label, commit, label, pushrefs.ZERO)
     base, why = pushrefs.base_for(root, remote, ref, commit)
-    return pushrefs.Check(commit, base, (to_ref,), why)
+    return pushrefs.Check(commit, base, (label,), why)
 
 
 def main(args: argparse.Namespace) -> int:
