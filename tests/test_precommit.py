@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from push_support import TYPE_ERROR, make_push_repo
 
 from gatekeeper.testing import isolated_env
@@ -45,7 +44,6 @@ def _package_repo(where: Path, env: dict[str, str]) -> str:
     return git("rev-parse", "HEAD")
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_pre_commit_hook_blocks_a_broken_push_and_passes_a_clean_one(tmp_path: Path) -> None:
     pr = make_push_repo(tmp_path)
     _hook = pr.path / ".git" / "hooks" / "pre-push"
