@@ -255,21 +255,6 @@ def timed(argv: Sequence[str], cwd: Path, env: dict[str, str], ok: Sequence[int]
     return took
 
 
-def measure(
-    runs: int,
-    before: Callable[[int], None],
-    argv: Sequence[str],
-    cwd: Path,
-    env: dict[str, str],
-    ok: Sequence[int] = (0, 1),
-) -> list[float]:
-    times = []
-    for i in range(runs):
-        before(i)
-        times.append(timed(argv, cwd, env, ok))
-    return times
-
-
 def lpt(durations: Sequence[float], cores: int) -> float:
     """Makespan of the longest-processing-time-first schedule on ``cores`` machines."""
     loads = [0.0] * max(cores, 1)
@@ -284,54 +269,72 @@ def clear(*paths: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class Measure:
+    label: str
+    argv: list[str]
+    env: dict[str, str]
+    before: Callable[[int], None]
+
+
+def _nothing(_: int) -> None:
+    pass
+
+
 def bench(p: Project, runs: int) -> list[tuple[str, list[float]]]:
-    rows: list[tuple[str, list[float]]] = []
+    """Every measurement once per round, round after round.
+
+    Interleaving the rounds spreads any change in the machine's load over all the rows
+    instead of biasing the ones measured while it lasted.
+    """
     env = p.env
     caches = p.root.parent / "tool-caches"
     state = p.root / ".gatekeeper"
     tool_env = {**env, "RUFF_CACHE_DIR": str(caches / "ruff"), "PYTHONDONTWRITEBYTECODE": "1"}
-    timed([str(GATE_PYTHON), "-m", "gatekeeper", "--help"], p.root, env)  # bytecode, once
-
-    def cold(_: int) -> None:
-        clear(caches, state, p.root / ".mypy_cache", p.root / ".ruff_cache")
-
-    for name, argv in tool_commands(p, caches).items():
-        print(f"[{p.name}] {name} alone", file=sys.stderr)
-        rows.append((f"{name} alone (cold)", measure(runs, cold, argv, p.root, tool_env)))
     pc_env = {**tool_env, "PRE_COMMIT_HOME": str(p.root.parent / "pre-commit-home")}
-    pre_commit = [str(GATE_PYTHON.parent / "pre-commit"), "run", "--all-files"]
-    timed(pre_commit, p.root, pc_env)  # initialise pre-commit's store outside the timing
-    print(f"[{p.name}] pre-commit", file=sys.stderr)
-    rows.append(("pre-commit run --all-files", measure(runs, cold, pre_commit, p.root, pc_env)))
-    gate = [str(GATE_PYTHON), "-m", "gatekeeper", "run", "--skip", "build", "--format", "json"]
-    print(f"[{p.name}] gatekeeper", file=sys.stderr)
-    rows.append(("gatekeeper run, cold", measure(runs, cold, gate, p.root, env)))
-    timed(gate, p.root, env)
-    rows.append(
-        ("gatekeeper run, nothing changed", measure(runs, lambda i: None, gate, p.root, env))
-    )
     edited = p.root / PROJECTS[p.name][2]
     original = edited.read_text()
+
+    def cold(_: int) -> None:
+        edited.write_text(original)
+        clear(caches, state, p.root / ".mypy_cache", p.root / ".ruff_cache")
 
     def touch(i: int) -> None:
         edited.write_text(original + f"\n# benchmark edit {i} {time.time_ns()}\n")
 
+    gate = [str(GATE_PYTHON), "-m", "gatekeeper", "run", "--skip", "build", "--format", "json"]
+    pre_commit = [str(GATE_PYTHON.parent / "pre-commit"), "run", "--all-files"]
+    plan = [
+        Measure(f"{name} alone (cold)", argv, tool_env, cold)
+        for name, argv in tool_commands(p, caches).items()
+    ]
+    plan += [
+        Measure("pre-commit run --all-files", pre_commit, pc_env, cold),
+        Measure("gatekeeper run, cold", gate, env, cold),
+        Measure("gatekeeper run, nothing changed", gate, env, _nothing),
+        Measure("gatekeeper run, one file changed", gate, env, touch),
+        Measure(
+            "gatekeeper run --base HEAD, one file changed", [*gate, "--base", "HEAD"], env, touch
+        ),
+        Measure(
+            "gatekeeper --version",
+            [str(GATE_PYTHON.parent / "gatekeeper"), "--version"],
+            env,
+            _nothing,
+        ),
+    ]
+    timed([str(GATE_PYTHON), "-m", "gatekeeper", "--help"], p.root, env)  # bytecode, once
+    timed(pre_commit, p.root, pc_env)  # initialise pre-commit's store outside the timing
+    times: dict[str, list[float]] = {m.label: [] for m in plan}
     try:
-        rows.append(("gatekeeper run, one file changed", measure(runs, touch, gate, p.root, env)))
-        based = [*gate, "--base", "HEAD"]
-        rows.append(
-            (
-                "gatekeeper run --base HEAD, one file changed",
-                measure(runs, touch, based, p.root, env),
-            )
-        )
+        for i in range(runs):
+            print(f"[{p.name}] round {i + 1} of {runs}", file=sys.stderr)
+            for m in plan:
+                m.before(i)
+                times[m.label].append(timed(m.argv, p.root, m.env))
     finally:
         edited.write_text(original)
-    version = [str(GATE_PYTHON.parent / "gatekeeper"), "--version"]
-    rows.append(
-        ("gatekeeper --version", measure(max(runs, 10), lambda i: None, version, p.root, env))
-    )
-    return rows
+    return list(times.items())
 
 
 def machine() -> str:
