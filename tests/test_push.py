@@ -99,6 +99,11 @@ def test_new_branch_is_measured_from_the_merge_base(pr: PushRepo) -> None:
     every = pr.repo.gate("hook", "pre-push", "origin", str(pr.remote), "--all-files", input=line)
     assert every.returncode == 1, every.stdout + every.stderr
     assert "sample/legacy.py" in every.stdout
+    # The same override for `gatekeeper run --base`.
+    narrow = pr.repo.gate("run", "--stage", "ruff", "--base", "HEAD")
+    assert narrow.returncode == 0, narrow.stdout + narrow.stderr
+    wide = pr.repo.gate("run", "--stage", "ruff", "--base", "HEAD", "--all-files")
+    assert wide.returncode == 1 and "sample/legacy.py" in wide.stdout
     pr.assert_clean()
 
 
