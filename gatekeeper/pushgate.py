@@ -101,7 +101,7 @@ def check_push(
     if worst:
         say(
             options,
-            "push blocked: fix the findings above, commit, and push again "
+            "push blocked: fix what is reported above, commit, and push again "
             f"(to bypass the gate, which is not recommended: {BYPASS})",
         )
     return worst

@@ -59,3 +59,28 @@ def test_new_branch_without_a_remote_branch_checks_everything(gate_repo: GateRep
     sha = gate_repo.commit("first")
     ref = pushrefs.PushedRef("refs/heads/main", sha, "refs/heads/main", ZERO)
     assert pushrefs.base_for(gate_repo.path, "origin", ref, sha)[0] is None
+
+
+def test_hook_refuses_a_terminal_on_stdin(gate_repo: GateRepo) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    gate_repo.commit("empty")
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gatekeeper", "hook", "pre-push", "origin", "url"],
+            cwd=gate_repo.path,
+            env=gate_repo.env,
+            stdin=follower,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 2
+    assert "stdin is a terminal" in done.stderr

@@ -22,6 +22,14 @@ def main(args: argparse.Namespace) -> int:
 
     pushgate.forget_hook_location()
     root = git.repo_root()
+    if sys.stdin.isatty():
+        from gatekeeper.errors import GatekeeperError
+
+        raise GatekeeperError(
+            "the pre-push hook reads git's ref lines on stdin, and stdin is a terminal",
+            "let `git push` run it (`gatekeeper install`), or pipe "
+            "'<local ref> <local sha> <remote ref> <remote sha>' lines into it",
+        )
     refs = pushrefs.parse_lines(sys.stdin.read())
     checks, skipped = pushrefs.plan_checks(root, args.remote, refs)
     return pushgate.check_push(root, checks, skipped, pushgate.PushOptions.from_args(args))
