@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
 import pytest
 
 from gatekeeper import pushrefs
@@ -62,11 +67,6 @@ def test_new_branch_without_a_remote_branch_checks_everything(gate_repo: GateRep
 
 
 def test_hook_refuses_a_terminal_on_stdin(gate_repo: GateRepo) -> None:
-    import os
-    import pty
-    import subprocess
-    import sys
-
     gate_repo.commit("empty")
     leader, follower = pty.openpty()
     try:
