@@ -164,3 +164,15 @@ def test_the_hook_fails_closed_when_gatekeeper_is_gone(tmp_path: Path) -> None:
     assert pushed.returncode != 0
     assert "cannot be imported" in pushed.output and "git push --no-verify" in pushed.output
     assert pr.remote_sha("main") is None
+
+
+def test_chaining_never_overwrites_an_earlier_chained_hook(tmp_path: Path) -> None:
+    pr = make_push_repo(tmp_path)
+    _hook(pr).unlink()
+    _foreign(pr, tmp_path / "first.log")
+    assert pr.install("--chain").returncode == 0
+    second = _foreign(pr, tmp_path / "second.log")  # someone replaced our hook since
+    refused = pr.install("--chain")
+    assert refused.returncode == 2 and "cannot chain" in refused.stderr
+    assert "first.log" in (second.parent / "pre-push.gatekeeper-chained").read_text()
+    assert "second.log" in second.read_text()

@@ -33,6 +33,11 @@ def main(args: argparse.Namespace) -> int:
     note = ""
     if target.exists() and not hookscript.is_ours(target):
         if args.chain:
+            if chained.exists():
+                raise GatekeeperError(
+                    f"cannot chain: {chained} already exists",
+                    "move one of the two hooks away, then run `gatekeeper install --chain`",
+                )
             os.replace(target, chained)
             note = f"; the previous hook runs first (moved to {chained.name})"
         elif args.force:
