@@ -213,6 +213,8 @@ class StageContext:
             except ValueError:
                 return p.as_posix()
         text = p.as_posix()
+        if text == ".":  # the repository itself: a finding about the whole project has no path
+            return ""
         return text[2:] if text.startswith("./") else text
 
     def finding(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -63,7 +62,6 @@ def run(argv: list[str], ctx: StageContext) -> list[Finding]:
     if done.returncode == 0:
         return []
     tail = "\n".join(done.output.splitlines()[-TAIL_LINES:])
-    # About the command as a whole: no path (ctx.finding would spell "" as ".").
     finding = ctx.finding(
         f"exit-{done.returncode}",
         "",
@@ -73,7 +71,7 @@ def run(argv: list[str], ctx: StageContext) -> list[Finding]:
         hint="make the command succeed; run it yourself to see all output",
         tool=argv[0],
     )
-    return [replace(finding, path="")]
+    return [finding]
 
 
 @gatekeeper.hookimpl

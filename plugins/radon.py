@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import gatekeeper
@@ -152,8 +152,7 @@ def check_average(ctx: StageContext, scores: list[int], lim: Limits) -> list[Fin
         f"average complexity {avg:.1f} over {len(scores)} blocks (rank {rank_of(avg)}) is "
         f"{lim.above('max_average', lim.average)}"
     )
-    # About the whole project: no path (ctx.finding would spell "" as ".").
-    return [replace(ctx.finding("max-average", "", 0, 0, message, hint=HINT), path="")]
+    return [ctx.finding("max-average", "", 0, 0, message, hint=HINT)]
 
 
 def parse(ctx: StageContext, output: str) -> list[Finding]:

@@ -37,6 +37,14 @@ def context(root: Path, name: str, tool: str, **options: object) -> StageContext
     )
 
 
+def test_a_finding_about_the_whole_project_has_no_path(tmp_path):
+    ctx = context(tmp_path, "x", "x")
+    assert ctx.finding("r", "", 0, 0, "m").path == ""
+    assert ctx.finding("r", tmp_path, 0, 0, "m").path == ""
+    assert ctx.finding("r", tmp_path / "a b" / "ü.py", 1, 0, "m").path == "a b/ü.py"
+    assert ctx.finding("r", "./pkg/m.py", 1, 0, "m").path == "pkg/m.py"
+
+
 # --- ruff ----------------------------------------------------------------------------------
 
 RUFF_SAMPLE = """[
