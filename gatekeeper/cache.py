@@ -231,7 +231,13 @@ class StageCache:
         ``--no-cache`` still stores the fresh result: it replaces whatever was there.
         """
         started = time.monotonic()
-        key = self.key(ctx)
+        try:
+            key = self.key(ctx)
+        except (OSError, ValueError, TypeError):
+            # An unreadable state dir or an option that will not hash: run it, cache nothing.
+            result = compute()
+            self.record(ctx.stage.name, result)
+            return result
         if self.reuse:
             hit = self.results.get(key)
             if hit is not None:
@@ -240,9 +246,15 @@ class StageCache:
         result = compute()
         self.record(ctx.stage.name, result)
         # Files edited while the stage ran: the result belongs to neither version; keep none.
-        if self.store and result.status in STORABLE and self.key(ctx) == key:
+        if self.store and result.status in STORABLE and self._same_key(ctx, key):
             self.stored += self.results.put(key, result)
         return result
+
+    def _same_key(self, ctx: StageContext, key: str) -> bool:
+        try:
+            return self.key(ctx) == key
+        except (OSError, ValueError, TypeError):
+            return False
 
     def record(self, name: str, result: StageResult) -> None:
         """Remember how long a stage took, so the next run starts the longest first."""
