@@ -411,8 +411,10 @@ def report(p: Project, rows: Rows, runs: int) -> str:
     names = [f"{s} alone (cold)" for s in p.stages]
     ideal, ideal_low = lpt([med[n] for n in names], cores), lpt([low[n] for n in names], cores)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    without = f"without {', '.join(p.skip)}; " if p.skip else ""
     out = [
-        f"### {p.name} ({len(p.files)} Python files; {runs} runs; load average at the end {load})",
+        f"### {p.name} ({len(p.files)} Python files; {runs} runs; {without}"
+        f"load average at the end {load})",
         "",
         "| what | wall, median | wall, min | wall, max | CPU, median |",
         "|---|---:|---:|---:|---:|",
