@@ -9,6 +9,8 @@ The key of a stage's result is a hash over everything that can change it:
   whole-program stage: every file matching its relevant patterns; a stage that runs the
   project's own code, like tests or a build: every file) plus its config files wherever they
   are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …);
+- the environment variables that steer Python tools (``PYTHONPATH``, ``PYTEST_ADDOPTS``,
+  ``MYPYPATH``, ``RUFF_*`` …);
 - for stages that run no tool (command stages, change judges like a tamper guard), the commit
   they compare with, since their result may depend on it.
 
@@ -45,6 +47,9 @@ MAX_BYTES = 64 * 1024 * 1024
 #: Options that cannot change a passed or failed result.
 _NEUTRAL_OPTIONS = frozenset({"timeout", "cache", "enabled"})
 STORABLE = ("passed", "failed")
+#: Environment variables that change what Python tools see (import path, plugins, options).
+_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_")
+_ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
 
 
 def callable_id(fn: Any) -> str:
@@ -213,6 +218,7 @@ class StageCache:
             "files": sorted(ctx.files),
             "whole_tree": ctx.whole_tree,
             "base": ctx.base if stage.tool is None else None,
+            "env": _tool_environment(),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -280,6 +286,12 @@ class StageCache:
             _write_json(self._timings_path, merged)
         if self.stored:  # a run that only replayed cannot have grown the cache
             self.results.prune()
+
+
+def _tool_environment() -> dict[str, str]:
+    return {
+        k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
+    }
 
 
 def _load_timings(path: Path) -> dict[str, float]:

@@ -100,6 +100,11 @@ def test_touching_an_input_invalidates_exactly_that_stage(gate_repo: GateRepo) -
     assert changed.returncode == 1  # an unused import now: the cache never hides it
     assert _cached(changed) == {"ruff": False, "mypy": False, "pytest": False}
 
+    # Environment that steers the tools is part of the key too.
+    only_ruff = ("run", "--stage", "ruff", "--format", "json")
+    assert _cached(gate_repo.gate(*only_ruff)) == {"ruff": True}
+    assert _cached(gate_repo.gate(*only_ruff, env={"PYTEST_ADDOPTS": "-q"})) == {"ruff": False}
+
 
 def test_a_corrupt_entry_is_ignored_and_rebuilt(failing: GateRepo) -> None:
     first = _run(failing)
