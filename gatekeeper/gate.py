@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -140,15 +141,14 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
     }
     state = request.state or state_dir(root)
-    project_probe = probe(py, tools, cache=state)
-    own = Path(sys.executable)
+    project_probe, own_probe = _probes(py, Path(sys.executable), tools, state)
     planner = _Planner(
         the_plan,
         request,
         _scope_files(root, request, config),
         set(request.skip) | set(env_skips()),
         project_probe,
-        probe(own, tools, cache=state) if own != py else project_probe,
+        own_probe,
         state,
     )
     for reg in registered.values():
@@ -260,6 +260,19 @@ class _Planner:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
         return options
+
+
+def _probes(py: Path, own: Path, tools: set[tuple[str, str]], state: Path) -> tuple[Probe, Probe]:
+    """The project's interpreter and gatekeeper's own, asked at once when they differ.
+
+    Each probe not yet cached starts an interpreter; side by side they cost one start-up.
+    """
+    if own == py:
+        found = probe(py, tools, cache=state)
+        return found, found
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        mine = pool.submit(probe, own, tools, state)
+        return probe(py, tools, cache=state), mine.result()
 
 
 def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
