@@ -22,11 +22,13 @@ from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
+    GLOBAL_OPTIONS,
     Config,
     Option,
     as_option,
     read_settings,
     validate,
+    validate_mapping,
 )
 from gatekeeper.environment import Probe, probe, project_python
 from gatekeeper.errors import ConfigError, GatekeeperError
@@ -38,9 +40,8 @@ from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
 from gatekeeper.state import state_dir
 
-SCOPE_SKIP = (
-    "scope"  # StageResult.extra["skip"] for stages skipped because nothing relevant changed
-)
+#: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
+SCOPE_SKIP = "scope"
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,6 @@ def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Regis
     """Read, let plugins adjust, and validate the settings; also returns the stages."""
     source, settings = read_settings(root)
     plugins.configure(settings, root)
-    from gatekeeper.config import GLOBAL_OPTIONS, validate_mapping
-
     # Top-level keys first: the command stages are declared there.
     validate_mapping(
         _label(source), {k: v for k, v in settings.items() if k != "stages"}, GLOBAL_OPTIONS
@@ -186,9 +185,12 @@ class _Planner:
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
-        explicit = stage.name in self.request.only or user.get("enabled") is True
-        on = stage.default_enabled or self.request.trigger in stage.default_triggers
-        default = user.get("enabled", on) and not self.request.only
+        # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
+        # for its triggers it runs whatever the config under check says, and only a loud
+        # --skip / GATEKEEPER_SKIP leaves it out.
+        guarded = self.request.trigger in stage.default_triggers
+        explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
+        default = user.get("enabled", stage.default_enabled) and not self.request.only
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)

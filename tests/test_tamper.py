@@ -322,10 +322,23 @@ def test_off_for_a_person_on_for_loop_and_agent(repo: GateRepo, monkeypatch: Any
         run = run_gate(request)
         by_name = {s.name: s for s in run.stages}
         assert by_name["tamper"].status == "failed", trigger
+    # The tree under check cannot switch its own guard off: the guard still runs and
+    # reports the switch itself; only a loud --skip leaves it out.
     disabled = "\n[tool.gatekeeper.stages.tamper]\nenabled = false\n"
     append(repo, "pyproject.toml", disabled)
-    run = run_gate(GateRequest(root=repo.path, trigger="loop", skip=("build", "pytest")))
-    assert "tamper" not in {s.name for s in run.stages}
+    for only in ((), ("ruff",)):
+        request = GateRequest(
+            root=repo.path,
+            trigger="loop",
+            compare_to=start,
+            only=only,
+            skip=("build", "pytest", "mypy") if not only else (),
+        )
+        by_name = {s.name: s for s in run_gate(request).stages}
+        assert by_name["tamper"].status == "failed"
+        assert "tamper-config" in {f.rule for f in by_name["tamper"].findings}
+    run = run_gate(GateRequest(root=repo.path, trigger="loop", skip=("tamper",)))
+    assert run.stages and {s.name: s.status for s in run.stages}["tamper"] == "skipped"
 
 
 def test_agent_cannot_allow_list_itself(repo: GateRepo, monkeypatch: Any) -> None:
