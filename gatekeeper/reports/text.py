@@ -63,8 +63,10 @@ def summary(run: RunResult, color: bool) -> str:
     if held:
         parts.append(f"{held} baselined")
     word = paint(run.verdict.upper(), _COLOR[run.verdict], color)
-    tree = run.commit[:10] if run.commit else run.tree[:10]
-    return f"{word}  {' · '.join(parts)} · {run.duration_s:.2f}s · tree {tree}"
+    # The tree is what was checked (content hash, uncommitted changes included); the commit
+    # only says where it sits, since a dirty tree is not that commit.
+    where = f" (HEAD {run.commit[:10]})" if run.commit else ""
+    return f"{word}  {' · '.join(parts)} · {run.duration_s:.2f}s · tree {run.tree[:10]}{where}"
 
 
 def error_details(run: RunResult, color: bool) -> list[str]:
