@@ -11,7 +11,7 @@ from pathlib import Path
 
 from push_support import TYPE_ERROR, PushRepo, make_push_repo
 
-from gatekeeper import hookscript
+from gatekeeper.push import hookscript
 
 FOREIGN = """\
 #!/bin/sh

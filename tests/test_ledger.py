@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gatekeeper import ledger
-from gatekeeper.adapters import PRESETS, expand_agent
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.loop.adapters import PRESETS, expand_agent
 from gatekeeper.models import Finding, RunResult, StageResult
 from gatekeeper.testing import GateRepo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekeeper import prompt, stall
+from gatekeeper.loop import prompt, stall
 from gatekeeper.models import Finding, RunResult, StageResult
 
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from gatekeeper import pushrefs
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.push import refs as pushrefs
 from gatekeeper.testing import GateRepo
 
 ZERO = "0" * 40

@@ -22,8 +22,9 @@ def main(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    from gatekeeper import git, hookscript
+    from gatekeeper import git
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import hookscript
 
     if args.force and args.chain:
         raise GatekeeperError("--force and --chain exclude each other", "choose one")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from types import FrameType
 
-    from gatekeeper.loop import LoopResult
+    from gatekeeper.loop.driver import LoopResult
 
 
 def _positive_int(text: str) -> int:
@@ -106,7 +106,7 @@ def _summary(result: LoopResult) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from gatekeeper.commands.options import report_options
-    from gatekeeper.loop import LoopRequest, run_loop
+    from gatekeeper.loop.driver import LoopRequest, run_loop
     from gatekeeper.plugins import load_plugins
     from gatekeeper.reporting import render, resolve_format
     from gatekeeper.reports.json_report import dumps

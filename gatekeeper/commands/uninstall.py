@@ -12,8 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import os
 
-    from gatekeeper import git, hookscript
+    from gatekeeper import git
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import hookscript
 
     root = git.repo_root()
     target = hookscript.hooks_dir(root) / hookscript.HOOK

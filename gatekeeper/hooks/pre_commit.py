@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gatekeeper.pushrefs import Check
+    from gatekeeper.push.refs import Check
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def pushed_check(root: Path, remote: str, from_ref: str, to_ref: str) -> Check:
     """The check for pre-commit's from/to refs (from_ref may be empty: a new branch)."""
-    from gatekeeper import pushrefs
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import refs as pushrefs
 
     commit = pushrefs.commit_of(root, to_ref)
     # Name the check after the branch being pushed when pre-commit says which it is.
@@ -51,7 +51,8 @@ def pushed_check(root: Path, remote: str, from_ref: str, to_ref: str) -> Check:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gatekeeper import git, pushgate
+    from gatekeeper import git
+    from gatekeeper.push import check as pushgate
 
     pushgate.forget_hook_location()
     root = git.repo_root()
@@ -72,8 +73,8 @@ def main(args: argparse.Namespace) -> int:
 
 def whole_check(root: Path, local_ref: str) -> Check:
     """Every file of the commit ``local_ref`` names (a push of a whole history)."""
-    from gatekeeper import pushrefs
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import refs as pushrefs
 
     commit = pushrefs.commit_of(root, local_ref)
     if commit is None:

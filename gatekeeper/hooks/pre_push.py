@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gatekeeper import git, pushgate, pushrefs
+    from gatekeeper import git
+    from gatekeeper.push import check as pushgate
+    from gatekeeper.push import refs as pushrefs
 
     pushgate.forget_hook_location()
     root = git.repo_root()

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatekeeper import snapshot
-from gatekeeper.pushrefs import Check, Skipped
+from gatekeeper.push import snapshot
+from gatekeeper.push.refs import Check, Skipped
 
 BYPASS = "git push --no-verify"
 

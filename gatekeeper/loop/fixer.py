@@ -14,8 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from gatekeeper.adapters import expand_agent
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.loop.adapters import expand_agent
 from gatekeeper.process import ProcessTimeout, run_process, tail
 
 LOG_TAIL_CHARS = 2000

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import autofix, fixer, git, handoff, ledger, prompt, stall
+from gatekeeper import git, ledger
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate import GateRequest, load_config, run_gate
+from gatekeeper.loop import autofix, fixer, handoff, prompt, stall
 from gatekeeper.models import Finding, RunResult
 from gatekeeper.plugins import PluginSet, load_plugins
 from gatekeeper.reports.json_report import dumps

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.loop.prompt import compact_stat
+from gatekeeper.loop.stall import blocking, describe
 from gatekeeper.models import RunResult
-from gatekeeper.prompt import compact_stat
-from gatekeeper.stall import blocking, describe
 
 MAX_ITEMS = 10
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatekeeper.formats import ReportOptions
+from gatekeeper.loop.stall import blocking, describe
 from gatekeeper.models import Finding, RunResult
 from gatekeeper.reports import agent
-from gatekeeper.stall import blocking, describe
 
 MEMORY_SHARE = 0.4
 MIN_REPORT = 800  # the findings themselves always keep at least this much room
