@@ -254,7 +254,7 @@ def validate(
 ) -> Config:
     """Validate raw settings against the known top-level keys and each stage's options."""
     label = source or "config"
-    table = "[tool.gatekeeper]" if source == "pyproject.toml" else label
+    table = "pyproject.toml [tool.gatekeeper]" if source == "pyproject.toml" else label
     top = validate_mapping(table, settings, GLOBAL_OPTIONS)
     stages: dict[str, dict[str, Any]] = {}
     for name, raw in dict(top.get("stages", {})).items():

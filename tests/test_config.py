@@ -15,7 +15,7 @@ PROJECT = '[project]\nname = "sample"\nversion = "0.1.0"\n'
 CASES = {
     "unknown top-level key": (
         {"pyproject.toml": PROJECT + "[tool.gatekeeper]\ntimout = 5\n"},
-        ["[tool.gatekeeper]: unknown key 'timout'", "did you mean 'timeout'?"],
+        ["pyproject.toml [tool.gatekeeper]: unknown key 'timout'", "did you mean 'timeout'?"],
     ),
     "unknown stage key": (
         {"pyproject.toml": PROJECT + '[tool.gatekeeper.stages.mypy]\npahts = ["src"]\n'},
