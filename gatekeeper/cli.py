@@ -62,6 +62,23 @@ def _error(message: str, hint: str = "") -> None:
         print(f"  hint: {hint}", file=sys.stderr)
 
 
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_termination() -> None:
+    """Make SIGTERM/SIGHUP (a cancelled CI job, a closed terminal) unwind like Ctrl-C.
+
+    Tools run in their own sessions, so the default (die at once) would orphan them; as an
+    interrupt, the gate kills their process groups and cleans up before it exits.
+    """
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _raise_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gatekeeper`` console script and ``python -m gatekeeper``."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -71,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.process import kill_all
 
+    _interrupt_on_termination()
     try:
         # Top-level options take no values, so the first other word is the verb: import
         # only its module (all of them for --help or an unknown verb, to list them).
