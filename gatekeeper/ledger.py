@@ -137,8 +137,8 @@ def read(
 
 
 def blocking_findings(run: RunResult) -> tuple[Finding, ...]:
-    """The findings of the stages that block the verdict (failed or error)."""
-    return tuple(f for s in run.stages if s.blocking for f in s.findings)
+    """The findings that block the verdict (baselined ones and notes do not)."""
+    return tuple(f for s in run.stages if s.blocking for f in s.findings if f.blocking)
 
 
 def describe(finding: Finding) -> dict[str, Any]:

@@ -41,6 +41,11 @@ class Finding:
     baselined: bool = False
 
     @property
+    def blocking(self) -> bool:
+        """Counts against the verdict: an error that the baseline does not hold."""
+        return self.severity == "error" and not self.baselined
+
+    @property
     def location(self) -> str:
         """``path:line:col`` as editors and agents expect it."""
         if self.line <= 0:

@@ -40,6 +40,17 @@ def test_record_run_format(tmp_path: Path) -> None:
     assert len(ledger.ledger_path(tmp_path).read_bytes().splitlines()) == 1
 
 
+def test_only_blocking_findings_are_recorded_as_fingerprints(tmp_path: Path) -> None:
+    held = Finding("radon", "radon", "max-block", "b.py", 1, 1, "old", fingerprint="fp2",
+                   baselined=True)  # fmt: skip
+    note = Finding("tamper", "git", "no-base", "", 0, 0, "nothing to compare", "note",
+                   fingerprint="fp3")  # fmt: skip
+    run = _failed_run()
+    stages = (*run.stages, StageResult("radon", "failed", findings=(held, note)))
+    written = ledger.record_run(tmp_path, RunResult("failed", "t", 1.0, stages))
+    assert written["fingerprints"] == ["fp1"]
+
+
 def test_read_filters_and_limits(tmp_path: Path) -> None:
     for i in range(5):
         ledger.append(tmp_path, {"kind": "attempt" if i % 2 else "loop", "n": i})

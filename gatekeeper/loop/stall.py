@@ -27,7 +27,7 @@ def blocking(run: RunResult) -> dict[str, Finding | None]:
         if stage.status != "failed":
             continue
         for f in stage.findings:
-            if getattr(f, "baselined", False):
+            if not f.blocking:
                 continue
             out[f.fingerprint or f"{f.stage}:{f.rule}:{f.path}:{f.line}"] = f
     return out
