@@ -110,7 +110,9 @@ def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Regis
 
 
 def _label(source: str | None) -> str:
-    return "pyproject.toml [tool.gatekeeper]" if source == "pyproject.toml" else (source or "config")
+    return (
+        "pyproject.toml [tool.gatekeeper]" if source == "pyproject.toml" else (source or "config")
+    )
 
 
 def _unknown_stage(name: str, known: Sequence[str]) -> GatekeeperError:
