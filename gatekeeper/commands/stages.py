@@ -29,6 +29,7 @@ def main(args: argparse.Namespace) -> int:
                 "plugin": reg.plugin,
                 "tool": reg.stage.tool or "",
                 "enabled": "on" if enabled else "off",
+                "on_for": ",".join(reg.stage.default_triggers),
                 "scope": "files" if reg.stage.file_local else "project",
                 "description": reg.stage.description,
             }
@@ -38,6 +39,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["name"]) for r in rows) if rows else 10
     for r in rows:
-        print(f"{r['name']:<{width}}  {r['enabled']:<3}  {r['description']}  [{r['plugin']}]")
+        state = r["enabled"] if r["enabled"] == "on" or not r["on_for"] else "auto"
+        also = f" (always on for: {r['on_for']})" if r["on_for"] else ""
+        print(f"{r['name']:<{width}}  {state:<4}  {r['description']}{also}  [{r['plugin']}]")
     print(f"\nconfig: {config.source or 'none (zero-config defaults)'}")
     return 0
