@@ -166,3 +166,18 @@ def tail(text: str, lines: int = 30, chars: int = 3000) -> str:
     """The last ``lines`` lines of ``text``, at most ``chars`` characters."""
     kept = "\n".join(text.rstrip().splitlines()[-lines:])
     return kept[-chars:]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters by dropping its middle.
+
+    Tool output says what went wrong at its start (the error) and at its end (the summary,
+    the last frames), so both are kept and the cut is stated.
+    """
+    if len(text) <= limit:
+        return text
+    marker = " … ({} characters cut) … "
+    room = max(limit - len(marker.format(len(text))), 2)
+    head = room // 3
+    back = room - head
+    return text[:head] + marker.format(len(text) - head - back) + text[-back:]

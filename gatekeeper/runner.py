@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import replace
 
 from gatekeeper.errors import StageError, StageSkip
 from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.models import Finding, StageResult, Status
-from gatekeeper.process import tail
+from gatekeeper.process import clip, tail
 from gatekeeper.stage import StageContext
 
 
@@ -43,7 +44,7 @@ def run_stage(ctx: StageContext) -> StageResult:
     bad = [f for f in produced if not isinstance(f, Finding)]
     if bad:
         return done(status="error", reason=f"stage {name} returned a non-Finding: {bad[0]!r}")
-    findings = tuple(sorted(fingerprint_all(ctx.root, produced), key=_order))
+    findings = tuple(sorted(fingerprint_all(ctx.root, map(_bounded, produced)), key=_order))
     failing = any(f.severity == "error" for f in findings)
     return StageResult(
         name,
@@ -52,6 +53,17 @@ def run_stage(ctx: StageContext) -> StageResult:
         findings=findings,
         files_checked=len(ctx.files),
     )
+
+
+#: A finding's message or hint is cut to this size: a tool that prints megabytes on one line
+#: must not make every report (and the ledger, and the cache) megabytes long.
+MAX_TEXT = 4000
+
+
+def _bounded(f: Finding) -> Finding:
+    if len(f.message) <= MAX_TEXT and len(f.hint) <= MAX_TEXT:
+        return f
+    return replace(f, message=clip(f.message, MAX_TEXT), hint=clip(f.hint, MAX_TEXT))
 
 
 def _order(f: Finding) -> tuple[str, int, int, str, str]:

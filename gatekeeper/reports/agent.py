@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from gatekeeper.formats import ReportOptions
 from gatekeeper.models import Finding, RunResult, StageResult
+from gatekeeper.process import clip
 from gatekeeper.reports.grouping import Folded, by_file
 
 MIN_CHARS = 600  # below this not even the headline and the left-out line fit
@@ -57,7 +58,7 @@ def item(entry: Folded, limit: int) -> str:
     count = ""
     if entry.count > 1:
         count = f" ×{entry.count} (lines {', '.join(str(n) for n in entry.lines)})"
-    message = f.message if len(f.message) <= limit else f.message[: limit - 1] + "…"
+    message = clip(f.message, limit)
     fix = f" — fix: {f.hint}" if f.hint else ""
     auto = " (autofixable)" if f.fixable else ""
     where = f.location or "(project)"
