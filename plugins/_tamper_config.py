@@ -105,23 +105,23 @@ def _ruff_per_file(flat: Flat) -> set[str]:
     return pairs
 
 
+#: Ruff list settings and which way is looser: more entries (``grows``) or fewer.
+_RUFF_LISTS = (
+    (("ignore", "extend_ignore"), True, "ruff ignores more rules"),
+    (("select", "extend_select"), False, "ruff rules no longer selected"),
+    (("exclude", "extend_exclude"), True, "ruff excludes more files"),
+)
+
+
 def _ruff(base: Flat, now: Flat) -> Iterator[Loosened]:
-    for key in ("ignore", "extend_ignore"):
-        added = _ruff_rules(now, key) - _ruff_rules(base, key)
-        if added:
-            yield Loosened(
-                "ruff",
-                key.replace("_", "-"),
-                f"ruff ignores more rules: {', '.join(sorted(added))}",
-            )
-    for key in ("select", "extend_select"):
-        removed = _ruff_rules(base, key) - _ruff_rules(now, key)
-        if removed:
-            yield Loosened(
-                "ruff",
-                key.replace("_", "-"),
-                f"ruff rules no longer selected: {', '.join(sorted(removed))}",
-            )
+    for keys, grows, what in _RUFF_LISTS:
+        for key in keys:
+            before, after = _ruff_rules(base, key), _ruff_rules(now, key)
+            loosened = after - before if grows else before - after
+            if loosened:
+                yield Loosened(
+                    "ruff", key.replace("_", "-"), f"{what}: {', '.join(sorted(loosened))}"
+                )
     added_pf = _ruff_per_file(now) - _ruff_per_file(base)
     if added_pf:
         yield Loosened(
@@ -129,14 +129,6 @@ def _ruff(base: Flat, now: Flat) -> Iterator[Loosened]:
             "per-file-ignores",
             f"ruff per-file ignores added: {'; '.join(sorted(added_pf))}",
         )
-    for key in ("exclude", "extend_exclude"):
-        added = _ruff_rules(now, key) - _ruff_rules(base, key)
-        if added:
-            yield Loosened(
-                "ruff",
-                key.replace("_", "-"),
-                f"ruff excludes more files: {', '.join(sorted(added))}",
-            )
     old_max = _number(base.get("lint.mccabe", base.get("mccabe", {})).get("max_complexity"))
     new_max = _number(now.get("lint.mccabe", now.get("mccabe", {})).get("max_complexity"))
     if old_max is not None and (new_max is None or new_max > old_max):
