@@ -53,6 +53,9 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
+        what is most likely to fail (tests that failed last time, tests the change affects)
+        when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
     """
 
     name: str
@@ -73,6 +76,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    fast_path: bool = False
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:
@@ -128,6 +132,9 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar fast_path: check only what is most likely to fail and report its findings. Findings
+        of a fast-path run are real and block; an empty one proves nothing: the core then runs
+        the stage again with ``fast_path`` false before any verdict can be ``passed``.
     """
 
     stage: Stage
@@ -143,6 +150,7 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    fast_path: bool = False
 
     @property
     def args(self) -> list[str]:
