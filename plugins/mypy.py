@@ -66,6 +66,7 @@ def plain_record(raw: str) -> dict[str, Any] | None:
             "message": note["msg"],
             "code": "config" if note["line"] is None else None,
             "severity": "note",
+            "plain": True,
         }
     warning = _WARNING.match(raw)
     if warning:
@@ -75,6 +76,7 @@ def plain_record(raw: str) -> dict[str, Any] | None:
             "message": warning["msg"],
             "code": "warning",
             "severity": "note",
+            "plain": True,
         }
     raise StageError(f"unexpected mypy output (not JSON): {raw[:200]}")
 
@@ -104,8 +106,8 @@ def records(output: str) -> list[dict[str, Any]]:
 def belongs(note: dict[str, Any], error: dict[str, Any]) -> bool:
     """A note explains the error before it when it is on the error's line or points elsewhere
     (``defined here`` in another file); a note on another line of the file stands alone."""
-    if error.get("severity") != "error" or note.get("severity") != "note":
-        return False
+    if error.get("severity") != "error" or note.get("severity") != "note" or note.get("plain"):
+        return False  # mypy's own plain-text notes are about the run, not about an error
     if note.get("file") != error.get("file"):
         return True
     return bool(note.get("line") == error.get("line"))

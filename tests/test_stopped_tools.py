@@ -141,17 +141,38 @@ def plugin(version):
 """
 
 
-def test_a_mypy_crash_after_ordinary_errors_is_an_error_not_findings(tmp_path: Path) -> None:
-    repo = _project(tmp_path, "crash")
-    repo.write("mypy.ini", "[mypy]\nplugins = crashplugin.py\n")
+def test_mypy_s_own_config_note_is_shown_not_an_error_and_a_crash_still_is(
+    tmp_path: Path,
+) -> None:
+    """Issue 18: ``warn_unused_configs`` (and ``strict``) with a section for unchecked paths."""
+    repo = _project(tmp_path, "notes")
+    repo.write(
+        "setup.cfg",
+        "[mypy]\nstrict = true\nwarn_unused_configs = true\n\n"
+        "[mypy-tests.*]\ndisallow_untyped_defs = false\n",
+    )
+    repo.commit("strict mypy with a section for the tests")
+    result = repo.gate("run", "--stage", "mypy", "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    stage = _stage(result, "mypy")
+    assert stage["status"] == "passed"
+    assert [(f["path"], f["rule"], f["severity"], f["message"]) for f in stage["findings"]] == [
+        ("setup.cfg", "config", "note", "unused section(s): [mypy-tests.*]")
+    ]
+    text = repo.gate("run", "--stage", "mypy")
+    assert "unused section(s): [mypy-tests.*]" in text.stdout
+    # The same project with a plugin that crashes: still an error of the stage.
+    repo.write(
+        "setup.cfg",
+        repo.path.joinpath("setup.cfg")
+        .read_text()
+        .replace("[mypy]\n", "[mypy]\nplugins = crashplugin.py\n"),
+    )
     repo.write("crashplugin.py", CRASHING_PLUGIN)
     repo.write(
         "pkg/a.py", 'x: int = "printed before the crash"\n\n\ndef trigger() -> int:\n    return 1\n'
     )
     repo.write("pkg/z.py", "from pkg.a import trigger\n\ny: int = trigger()\n")
-    repo.commit("plugin")
-    result = repo.gate("run", "--stage", "mypy", "--format", "json")
-    assert result.returncode == 2, result.stdout + result.stderr
-    stage = _stage(result, "mypy")
-    assert stage["status"] == "error"
-    assert "mypy crashed (INTERNAL ERROR)" in stage["reason"]
+    crashed = repo.gate("run", "--stage", "mypy", "--format", "json")
+    assert crashed.returncode == 2, crashed.stdout + crashed.stderr
+    assert "mypy crashed (INTERNAL ERROR)" in _stage(crashed, "mypy")["reason"]
