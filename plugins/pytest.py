@@ -136,7 +136,8 @@ def require_tests(data: dict[str, Any]) -> None:
     if ran == 0:
         raise StageError(
             f"no tests ran ({collected} collected, {outcomes.get('skipped', 0)} skipped): "
-            "a gate with no tests proves nothing; add tests or disable the stage explicitly"
+            "a gate with no tests proves nothing; add tests, or turn the stage off with "
+            "`[tool.gatekeeper.stages.pytest] enabled = false` (or `--skip pytest` once)"
         )
 
 
@@ -149,9 +150,22 @@ def run(ctx: StageContext) -> list[Finding]:
         argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
         done = ctx.run_tool([*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env)
         data = read_report(report, done.returncode, done.output)
+    tell_counts(ctx, data)
     findings = parse(ctx, data)
     judge(data, findings, done.returncode, done.output)
     return findings
+
+
+def tell_counts(ctx: StageContext, data: dict[str, Any]) -> None:
+    """pytest's counts for the report (collected, passed, failed, skipped, deselected …) and
+    the number of test files collected as the files the stage checked."""
+    outcomes = data["outcomes"]
+    counts = {"collected": int(data.get("collected", 0)), "deselected": 0}
+    counts["deselected"] = int(data.get("deselected", 0))
+    counts.update({k: int(v) for k, v in outcomes.items() if isinstance(v, int)})
+    ctx.tell("tests", counts)
+    if isinstance(data.get("test_files"), int):
+        ctx.tell("files_checked", data["test_files"])
 
 
 @gatekeeper.hookimpl
