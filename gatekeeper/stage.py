@@ -282,8 +282,13 @@ class StageContext:
         fixable: bool = False,
         hint: str = "",
         tool: str | None = None,
+        stops_tool: bool = False,
     ) -> Finding:
-        """Build a finding for this stage with a repo-relative path."""
+        """Build a finding for this stage with a repo-relative path.
+
+        ``stops_tool`` marks a finding that kept the tool from checking everything it was
+        asked to (it always blocks and is never baselined).
+        """
         return Finding(
             stage=self.stage.name,
             tool=tool or self.stage.tool or self.stage.name,
@@ -295,4 +300,5 @@ class StageContext:
             severity=severity,
             fixable=fixable,
             hint=hint,
+            stops_tool=stops_tool,
         )
