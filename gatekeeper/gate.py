@@ -188,6 +188,7 @@ class _Planner:
     project_probe: Probe
     own_probe: Probe
     state: Path
+    tree_files: list[str] | None = None
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
@@ -196,7 +197,7 @@ class _Planner:
         # --skip / GATEKEEPER_SKIP leaves it out.
         guarded = self.request.trigger in stage.default_triggers
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
-        default = user.get("enabled", stage.default_enabled) and not self.request.only
+        default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)
@@ -206,7 +207,8 @@ class _Planner:
         if python is None:
             return
         files, whole = self.scope
-        mine = tuple(f for f in files if matches(f, stage.patterns))
+        chosen = self._selection(stage)
+        mine = tuple(f for f in files if matches(f, stage.patterns) and chosen(f))
         reason = _scope_skip(stage, mine, files, whole)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
@@ -225,10 +227,29 @@ class _Planner:
             env=_tool_env(self.state),
             base=self.plan.base,
             trigger=self.request.trigger,
+            selected=self._selected(stage, chosen, mine if whole else None),
         )
         self.plan.contexts[stage.name] = fastpath.enabled_for(
             self.plan.contexts[stage.name], self.request.fast_path
         )
+
+    def _selection(self, stage: Stage) -> Callable[[str], bool]:
+        """The tool's own file selection from the project's config (every file when none)."""
+        chosen = stage.selection(self.plan.root, self.plan.layout) if stage.selection else None
+        return chosen or _every_file
+
+    def _selected(
+        self, stage: Stage, chosen: Callable[[str], bool], known: tuple[str, ...] | None
+    ) -> tuple[str, ...]:
+        """Every file of the tree the tool selects (the scope's own files in a whole run)."""
+        if known is not None:
+            return known
+        if self.tree_files is None:
+            excluded = [str(p) for p in self.plan.config.get("exclude")]
+            self.tree_files = [
+                f for f in git.list_files(self.plan.root) if not matches(f, excluded)
+            ]
+        return tuple(f for f in self.tree_files if matches(f, stage.patterns) and chosen(f))
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
@@ -286,12 +307,23 @@ def _probes(py: Path, own: Path, tools: set[tuple[str, str]], state: Path) -> tu
         return probe(py, tools, cache=state), mine.result()
 
 
+def _every_file(path: str) -> bool:
+    return True
+
+
 def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
-    """Why the change gives the stage nothing to do ("" when it has work)."""
+    """Why the change gives the stage nothing to do ("" when it has work).
+
+    ``mine`` are the changed files the tool itself selects: with a tool's own selection
+    (mypy's ``files``, pyright's ``include``), a changed file outside it is no reason to run.
+    """
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
+    if stage.selection is not None and stage.relevant is None:
+        config = any(matches(f, stage.config_files) for f in files)
+        return "" if whole or mine or config else "no relevant files changed"
     relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
     if not stage.file_local and not relevant:
         return "no relevant files changed"
@@ -310,7 +342,8 @@ def _tool_env(state: Path) -> dict[str, str]:
 
 def _compute(ctx: StageContext) -> StageResult:
     timeout = float(ctx.options["timeout"])
-    fresh = dataclasses.replace(ctx, deadline=time.monotonic() + timeout)
+    # Fresh facts too: a fast-path stage runs twice (fast path, full check) in one run.
+    fresh = dataclasses.replace(ctx, deadline=time.monotonic() + timeout, facts={})
     fresh.cache_dir.mkdir(parents=True, exist_ok=True)
     return run_stage(fresh)
 

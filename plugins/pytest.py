@@ -170,7 +170,8 @@ def require_tests(data: dict[str, Any]) -> None:
     if ran == 0:
         raise StageError(
             f"no tests ran ({collected} collected, {outcomes.get('skipped', 0)} skipped): "
-            "a gate with no tests proves nothing; add tests or disable the stage explicitly"
+            "a gate with no tests proves nothing; add tests, or turn the stage off with "
+            "`[tool.gatekeeper.stages.pytest] enabled = false` (or `--skip pytest` once)"
         )
 
 
@@ -217,6 +218,7 @@ def run(ctx: StageContext) -> list[Finding]:
 
 def _full(ctx: StageContext, extra: list[str], env: dict[str, str] | None) -> list[Finding]:
     data, code, output = _pytest(ctx, [*extra, *ctx.args, *ctx.paths], env)
+    tell_counts(ctx, data)
     findings = parse(ctx, data)
     judge(data, findings, code, output)
     select.remember(ctx, _failed_ids(data), None)
@@ -287,6 +289,16 @@ def _group(
     if code not in ok or (code == 1 and not findings):
         return None
     return findings, data
+def tell_counts(ctx: StageContext, data: dict[str, Any]) -> None:
+    """pytest's counts for the report (collected, passed, failed, skipped, deselected …) and
+    the number of test files collected as the files the stage checked."""
+    outcomes = data["outcomes"]
+    counts = {"collected": int(data.get("collected", 0)), "deselected": 0}
+    counts["deselected"] = int(data.get("deselected", 0))
+    counts.update({k: int(v) for k, v in outcomes.items() if isinstance(v, int)})
+    ctx.tell("tests", counts)
+    if isinstance(data.get("test_files"), int):
+        ctx.tell("files_checked", data["test_files"])
 
 
 @gatekeeper.hookimpl
