@@ -289,6 +289,8 @@ def _group(
     if code not in ok or (code == 1 and not findings):
         return None
     return findings, data
+
+
 def tell_counts(ctx: StageContext, data: dict[str, Any]) -> None:
     """pytest's counts for the report (collected, passed, failed, skipped, deselected …) and
     the number of test files collected as the files the stage checked."""
