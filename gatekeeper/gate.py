@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import git
+from gatekeeper import fastpath, git
 from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
@@ -73,6 +74,9 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
+    #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
+    fast_path: bool = False
 
 
 @dataclass
@@ -225,6 +229,9 @@ class _Planner:
             trigger=self.request.trigger,
             selected=self._selected(stage, chosen, mine if whole else None),
         )
+        self.plan.contexts[stage.name] = fastpath.enabled_for(
+            self.plan.contexts[stage.name], self.request.fast_path
+        )
 
     def _selection(self, stage: Stage) -> Callable[[str], bool]:
         """The tool's own file selection from the project's config (every file when none)."""
@@ -333,18 +340,24 @@ def _tool_env(state: Path) -> dict[str, str]:
     }
 
 
+def _compute(ctx: StageContext) -> StageResult:
+    timeout = float(ctx.options["timeout"])
+    # Fresh facts too: a fast-path stage runs twice (fast path, full check) in one run.
+    fresh = dataclasses.replace(ctx, deadline=time.monotonic() + timeout, facts={})
+    fresh.cache_dir.mkdir(parents=True, exist_ok=True)
+    return run_stage(fresh)
+
+
 def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
-    def compute() -> StageResult:
-        timeout = float(ctx.options["timeout"])
-        fresh = StageContext(**{**ctx.__dict__, "deadline": time.monotonic() + timeout})
-        fresh.cache_dir.mkdir(parents=True, exist_ok=True)
-        return run_stage(fresh)
+    if ctx.fast_path:
+        full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
+        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
         if cacheable:
-            return cache.run(ctx, compute)
-        result = compute()
+            return cache.run(ctx, lambda: _compute(ctx))
+        result = _compute(ctx)
         cache.record(ctx.stage.name, result)
         return result
 
@@ -366,9 +379,13 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
+def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
+        if names is not None:
+            if name not in names:
+                continue
+            ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
         work = _start(ctx, cache, cacheable)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
@@ -396,17 +413,24 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         if request.fail_fast is not None
         else bool(the_plan.config.get("fail_fast"))
     )
+    confirmation_s: float | None = None
     try:
         ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+
+        def confirm(names: list[str]) -> dict[str, StageResult]:
+            full = _jobs(the_plan, cache, names)
+            return execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+
+        ran, confirmation_s = fastpath.settle({**the_plan.decided, **ran}, confirm)
     finally:
         cache.close()
-    results = {**the_plan.decided, **ran}
+    results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
     stages = apply_baseline(stages, held if request.use_baseline else None)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
-    verdict = verdict_of(stages, all_skipped_ok=all_scope)
+    verdict = fastpath.guard(verdict_of(stages, all_skipped_ok=all_scope), stages)
     outcome = RunResult(
         verdict=verdict,
         tree=tree,
@@ -417,6 +441,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        confirmation_s=confirmation_s,
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)

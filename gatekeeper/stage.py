@@ -53,6 +53,9 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
+        what is most likely to fail (tests that failed last time, tests the change affects)
+        when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
     :param zero_config: with no ``enabled`` setting, decides from the project root whether the
         stage is on, and says why: ``(True, "the project configures mypy")``. None: on when
         ``default_enabled``. Shown by ``gatekeeper stages`` and ``doctor``.
@@ -81,6 +84,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    fast_path: bool = False
     zero_config: Callable[[Path], tuple[bool, str]] | None = None
     selection: Callable[[Path, Layout], Callable[[str], bool] | None] | None = None
 
@@ -161,6 +165,9 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar fast_path: check only what is most likely to fail and report its findings. Findings
+        of a fast-path run are real and block; an empty one proves nothing: the core then runs
+        the stage again with ``fast_path`` false before any verdict can be ``passed``.
     :ivar selected: every file of the tree in the tool's own selection (see
         :attr:`Stage.selection`), whatever the change: what a whole-program stage checks.
     :ivar facts: what the stage tells the report besides findings (``files_checked``: the
@@ -181,6 +188,7 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    fast_path: bool = False
     selected: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
 
