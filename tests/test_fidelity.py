@@ -35,6 +35,9 @@ def _repo(tmp_path_factory: pytest.TempPathFactory, name: str) -> GateRepo:
 MYPY_FILES = """\
 [tool.mypy]
 files = ["src", "tests/typing"]
+
+[tool.ruff]
+include = ["src/**/*.py", "tests/**/*.py"]
 """
 
 
@@ -45,8 +48,17 @@ def mypy_files(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
     repo.write("src/pkg/__init__.py", "def one() -> int:\n    return 1\n")
     repo.write("tests/typing/check_one.py", "from pkg import one\n\nx: int = one()\n")
     repo.write("tests/test_one.py", "def test_one():\n    assert 1\n")
+    # Outside ruff's `include`: plain `ruff check` never lints it, so neither may the gate.
+    repo.write("scripts/helper.py", "import os\n")
     repo.commit("clean")
     return repo
+
+
+def test_ruff_lints_only_what_its_include_selects(mypy_files):
+    result = mypy_files.gate("run", "--stage", "ruff", "--format", "json", "--no-cache")
+    stage = stage_of(result, "ruff")
+    assert result.returncode == 0, result.stdout
+    assert stage["files_checked"] == 3
 
 
 def test_mypy_checks_the_configured_files_and_counts_what_it_checked(mypy_files):
@@ -214,3 +226,38 @@ def test_a_crashing_tool_says_what_it_tripped_on():
     )
     assert tripped_on(output).startswith("configparser.InterpolationSyntaxError: '%' must")
     assert tripped_on("plain failure\n") == ""
+
+
+# -- kind 8: the smaller things a new user hit ----------------------------------------------
+
+
+def test_small_things_a_new_user_hits(mypy_files, tmp_path):
+    # An unknown option of a verb prints the verb's usage, not the top-level one.
+    bad = mypy_files.gate("run", "--bogus")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("usage: gatekeeper run ")
+    assert "unrecognized arguments: --bogus" in bad.stderr
+    # --format's help names every built-in format.
+    helptext = mypy_files.gate("run", "--help").stdout
+    assert all(name in helptext for name in ("sarif", "junit", "github"))
+    # Not a terminal: one line per finished stage while the run goes on (stderr).
+    run = mypy_files.gate("run", "--stage", "ruff", "--no-cache")
+    assert any(line.startswith("  ✓ ruff") for line in run.stderr.splitlines()), run.stderr
+    # A kind the ledger holds none of is not "the ledger is empty".
+    history = mypy_files.gate("history", "--kind", "hook").stdout
+    assert "ledger is empty" not in history
+    assert history.startswith("no hook records in the ledger (it holds ")
+
+
+def test_git_refusing_a_repository_it_does_not_trust_is_not_not_a_repository(tmp_path):
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the repository to another user")
+    repo = make_repo(tmp_path / "theirs", tmp_path / "home")
+    subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
+    result = repo.gate("doctor")
+    assert "dubious ownership" in result.stdout
+    assert "safe.directory" in result.stdout
+    assert "git init" not in result.stdout
