@@ -32,6 +32,8 @@ from gatekeeper.stage import StageContext
 KEY = "fast_path"
 PENDING = "pending"
 PARTIAL = "partial"
+#: ``StageResult.extra`` key of a confirmed stage: what its fast path found before.
+NOTE = "fast_path_note"
 #: The triggers whose runs are attempts: fast feedback first, the full verdict once.
 ATTEMPT_TRIGGERS = ("loop", "agent")
 
@@ -110,7 +112,10 @@ def settle(
     if not waiting or any(r.blocking for r in others):
         return dict(results), None
     started = time.monotonic()
-    confirmed = confirm(waiting)
+    confirmed = {
+        name: r.with_(extra={**r.extra, NOTE: results[name].reason})
+        for name, r in confirm(waiting).items()
+    }
     return {**results, **confirmed}, time.monotonic() - started
 
 

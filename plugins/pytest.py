@@ -234,8 +234,8 @@ def fast_path(ctx: StageContext) -> list[Finding]:
     nothing to select by (a first run) it declines (:class:`StageSkip`): the suite runs now.
     """
     first = select.last_failed(ctx)
-    selective = select.data_ready(ctx)
-    testmon = selective and select.testmon_usable(ctx)
+    usable = select.testmon_usable(ctx)
+    testmon = usable and select.data_ready(ctx)
     if not first and not testmon:
         raise StageSkip("nothing to select tests by yet")
     if first:
@@ -245,7 +245,7 @@ def fast_path(ctx: StageContext) -> list[Finding]:
             if found[0]:
                 return found[0]
     if not testmon:
-        return [_no_selection(ctx, selective)]
+        return [_no_selection(ctx, usable)]
     deselect = [f"--deselect={i}" for i in first]
     args = ["--testmon-forceselect", *deselect, *ctx.args, *ctx.paths]
     found = _group(ctx, args, _testmon_env(ctx), ok=(0, 1, 5))
@@ -257,12 +257,12 @@ def fast_path(ctx: StageContext) -> list[Finding]:
     return found[0]
 
 
-def _no_selection(ctx: StageContext, selective: bool) -> Finding:
+def _no_selection(ctx: StageContext, installed: bool) -> Finding:
     """A note: only the last failures went first, because pytest-testmon cannot select."""
     why = (
-        "pytest will not load it here"
-        if selective
-        else f"pytest-testmon is not installed in {ctx.python} or has no data yet"
+        "pytest-testmon has no data yet"
+        if installed
+        else f"pytest-testmon is not installed in {ctx.python} (or pytest does not load it)"
     )
     return ctx.finding(
         "no-test-selection",
