@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatekeeper.layout import discover
 from gatekeeper_plugins import _selection
+
+from gatekeeper.layout import discover
 
 HERE = Path(__file__).resolve().parent
 
