@@ -243,17 +243,6 @@ def timing(runs: Sequence[Run], found: Sequence[Unit], records: Records) -> dict
         }
         for name in sorted(results, key=lambda n: (-(median(spent[n]) or 0), n))
     ]
-    fixers: dict[str, list[float]] = defaultdict(list)
-    outcomes: dict[str, Counter[str]] = defaultdict(Counter)
-    for a in records.attempts:
-        if a.fixer is None:
-            continue
-        label = agent_label(a.fixer)
-        outcomes[label]["attempts"] += 1
-        outcomes[label]["timeouts"] += a.timed_out
-        outcomes[label]["nonzero_exits"] += not a.timed_out and a.exit_code not in (0, None)
-        if a.duration_s is not None:
-            fixers[label].append(a.duration_s)
     return {
         "stages": stages,
         "cache": {
@@ -261,15 +250,7 @@ def timing(runs: Sequence[Run], found: Sequence[Unit], records: Records) -> dict
             "cached": sum(cached.values()),
             "hit_rate": rate(sum(cached.values()), sum(results.values())),
         },
-        "fixers": [
-            {
-                "fixer": label,
-                **dict(outcomes[label]),
-                "median_s": median(fixers[label]),
-                "p90_s": p90(fixers[label]),
-            }
-            for label in sorted(outcomes, key=lambda n: (-outcomes[n]["attempts"], n))
-        ],
+        "fixers": fixer_times(records),
         "units": {
             kind: {
                 "median_s": median(
@@ -282,6 +263,38 @@ def timing(runs: Sequence[Run], found: Sequence[Unit], records: Records) -> dict
             for kind in ("loop", "session")
         },
     }
+
+
+def fixer_times(records: Records) -> list[dict[str, Any]]:
+    """Per fixer: its runs, timeouts and failed exits, its time per attempt (median, p90) and
+    the gate's re-check after each attempt (where the ledger records it)."""
+    spent: dict[str, list[float]] = defaultdict(list)
+    gate: dict[str, list[float]] = defaultdict(list)
+    outcomes: dict[str, Counter[str]] = defaultdict(Counter)
+    for a in records.attempts:
+        if a.fixer is None:
+            continue
+        label = agent_label(a.fixer)
+        outcomes[label]["attempts"] += 1
+        outcomes[label]["timeouts"] += a.timed_out
+        outcomes[label]["nonzero_exits"] += not a.timed_out and a.exit_code not in (0, None)
+        if a.duration_s is not None:
+            spent[label].append(a.duration_s)
+        if a.gate_s is not None:
+            gate[label].append(a.gate_s)
+    return [
+        {
+            "fixer": label,
+            "attempts": outcomes[label]["attempts"],
+            "timeouts": outcomes[label]["timeouts"],
+            "nonzero_exits": outcomes[label]["nonzero_exits"],
+            "median_s": median(spent[label]),
+            "p90_s": p90(spent[label]),
+            "gate_median_s": median(gate[label]),
+            "gate_p90_s": p90(gate[label]),
+        }
+        for label in sorted(outcomes, key=lambda n: (-outcomes[n]["attempts"], n))
+    ]
 
 
 def run_table(runs: Sequence[Run]) -> list[dict[str, Any]]:

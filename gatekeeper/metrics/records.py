@@ -109,6 +109,8 @@ class Attempt:
     stuck: str | None
     escalated_to: str | None
     autofix_fixed: int = 0
+    #: seconds of the gate's re-check after the attempt, where recorded
+    gate_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ def _attempt(r: Mapping[str, Any], source: str) -> Attempt | None:
         stuck=text(r.get("stuck")),
         escalated_to=text(r.get("escalated_to")),
         autofix_fixed=count(auto.get("fixed")) or 0,
+        gate_s=number(r.get("gate_duration_s")),
     )
 
 
