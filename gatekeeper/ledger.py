@@ -154,8 +154,12 @@ def blocking_findings(run: RunResult) -> tuple[Finding, ...]:
 
 
 def describe(finding: Finding) -> dict[str, Any]:
-    """The short form of a finding kept in a run record."""
-    return {
+    """The short form of a finding kept in a run record.
+
+    ``existing`` (present at the base of the change, hold the line) is kept where findings
+    carry it, for ``gatekeeper report``'s new-vs-existing split.
+    """
+    short: dict[str, Any] = {
         "fingerprint": finding.fingerprint,
         "stage": finding.stage,
         "rule": finding.rule,
@@ -163,6 +167,15 @@ def describe(finding: Finding) -> dict[str, Any]:
         "line": finding.line,
         "message": finding.message[:MAX_MESSAGE],
     }
+    existing = getattr(finding, "existing", None)
+    if isinstance(existing, bool):
+        short["existing"] = existing
+    return short
+
+
+def existing_findings(run: RunResult) -> tuple[Finding, ...]:
+    """The findings present at the base of the change already (they do not block)."""
+    return tuple(f for s in run.stages for f in s.findings if getattr(f, "existing", False) is True)
 
 
 def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
@@ -184,6 +197,8 @@ def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
         "errors": [s.name for s in run.stages if s.status == "error"],
         "fingerprints": sorted({f.fingerprint for f in blocking}),
         "findings": [describe(f) for f in blocking[:MAX_DESCRIBED]],
+        # not blocking, so not in `fingerprints`; kept for the report's new-vs-existing split
+        "existing_findings": [describe(f) for f in existing_findings(run)[:MAX_DESCRIBED]],
     }
     record.update(extra)
     return record

@@ -379,7 +379,7 @@ def test_the_page_renders_in_chromium(floor):
     }
     target = os.environ.get("GATEKEEPER_REPORT_SCREENSHOT")
     if target:  # how docs/report.png is made
-        screenshot(floor["page"], Path(target), floor["work"])
+        screenshot(floor["page"], Path(target), floor["work"], size="1400,3000")
 
 
 def test_worktrees_of_a_bare_repository_share_one_ledger(tmp_path):

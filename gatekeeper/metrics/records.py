@@ -55,6 +55,10 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         return ()
@@ -177,7 +181,8 @@ def _run(r: Mapping[str, Any], source: str) -> Run | None:
         return None
     stages = {k: v for k, v in _mapping(r.get("stages")).items() if isinstance(v, str)}
     timings = {k: t for k, v in _mapping(r.get("timings")).items() if (t := number(v)) is not None}
-    findings = tuple(f for f in map(_finding, r.get("findings") or ()) if f is not None)
+    described = [*_list(r.get("findings")), *_list(r.get("existing_findings"))]
+    findings = tuple(f for f in map(_finding, described) if f is not None)
     return Run(
         id=text(r.get("id")) or "",
         ts=when(r.get("ts")),

@@ -108,6 +108,7 @@
     });
     p.add_tools(new Bokeh.HoverTool({ renderers: renderers.map(([, r]) => r),
       tooltips: [["", "@y"], ["@what", "@value"]] }));
+    p.xaxis.ticker = new Bokeh.BasicTicker({ min_interval: 1 });  // counts: no half a loop
     if (stacks.length > 1) legendOutside(p, renderers);
     return show(p, id);
   }
@@ -126,7 +127,22 @@
       units: days.map((d) => d.units),
     };
     const source = new Bokeh.ColumnDataSource({ data: data });
-    const p = base({ x_axis_type: "datetime", y_range: new Bokeh.Range1d({ start: 0, end: 1.05 }) });
+    // At least three days wide, so a single day is a point in a week, not a microsecond axis.
+    const DAY = 86400000;
+    const first = Math.min(...data.x);
+    const last = Math.max(...data.x);
+    const pad = Math.max(DAY / 2, (3 * DAY - (last - first)) / 2);
+    const p = base({
+      x_axis_type: "datetime", x_range: new Bokeh.Range1d({ start: first - pad, end: last + pad }),
+      y_range: new Bokeh.Range1d({ start: 0, end: 1.05 }),
+    });
+    p.xaxis.formatter = new Bokeh.DatetimeTickFormatter({ days: "%b %d", months: "%b %Y",
+      hours: "%b %d", minutes: "%b %d", seconds: "%b %d", milliseconds: "%b %d",
+      microseconds: "%b %d" });
+    // A tick per day over two weeks or less (never the same day twice), else Bokeh's choice.
+    p.xaxis.ticker = last + pad - (first - pad) <= 15 * DAY
+      ? new Bokeh.DaysTicker({ days: Array.from({ length: 31 }, (_, i) => i + 1) })
+      : new Bokeh.DatetimeTicker({ desired_num_ticks: 6 });
     const items = [];
     [["first", "first pass"], ["final", "final"]].forEach(([field, name]) => {
       const line = p.line({ x: { field: "x" }, y: { field: field }, source: source,
