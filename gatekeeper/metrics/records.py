@@ -8,6 +8,7 @@ is ``None`` (or empty), never an exception, so one odd record costs its own figu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -161,13 +162,19 @@ class Records:
     kinds: Mapping[str, int] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=8192)
+def _shared_finding(fingerprint: str, stage: str, rule: str, existing: bool | None) -> Finding:
+    # A finding that survives attempts is described in every run: one object serves them all.
+    return Finding(fingerprint, stage, rule, existing)
+
+
 def _finding(raw: Any) -> Finding | None:
     data = _mapping(raw)
     fingerprint, stage = text(data.get("fingerprint")), text(data.get("stage"))
     if fingerprint is None or stage is None:
         return None
     existing = data.get("existing")
-    return Finding(
+    return _shared_finding(
         fingerprint,
         stage,
         text(data.get("rule")) or "?",
@@ -175,7 +182,7 @@ def _finding(raw: Any) -> Finding | None:
     )
 
 
-def _run(r: Mapping[str, Any], source: str) -> Run | None:
+def _run(r: Mapping[str, Any], source: str, ts: datetime | None) -> Run | None:
     verdict = text(r.get("verdict"))
     if verdict is None:
         return None
@@ -185,7 +192,7 @@ def _run(r: Mapping[str, Any], source: str) -> Run | None:
     findings = tuple(f for f in map(_finding, described) if f is not None)
     return Run(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         trigger=text(r.get("trigger")) or "?",
         verdict=verdict,
@@ -199,14 +206,14 @@ def _run(r: Mapping[str, Any], source: str) -> Run | None:
     )
 
 
-def _attempt(r: Mapping[str, Any], source: str) -> Attempt | None:
+def _attempt(r: Mapping[str, Any], source: str, ts: datetime | None) -> Attempt | None:
     loop_id, attempt = text(r.get("loop_id")), count(r.get("attempt"))
     if loop_id is None or attempt is None:
         return None
     auto = _mapping(r.get("autofix"))
     return Attempt(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         loop_id=loop_id,
         attempt=attempt,
@@ -225,13 +232,13 @@ def _attempt(r: Mapping[str, Any], source: str) -> Attempt | None:
     )
 
 
-def _loop(r: Mapping[str, Any], source: str) -> Loop | None:
+def _loop(r: Mapping[str, Any], source: str, ts: datetime | None) -> Loop | None:
     loop_id, reason = text(r.get("loop_id")), text(r.get("stop_reason"))
     if loop_id is None or reason is None:
         return None
     return Loop(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         loop_id=loop_id,
         stop_reason=reason,
@@ -242,14 +249,14 @@ def _loop(r: Mapping[str, Any], source: str) -> Loop | None:
     )
 
 
-def _decision(r: Mapping[str, Any], source: str) -> Decision | None:
+def _decision(r: Mapping[str, Any], source: str, ts: datetime | None) -> Decision | None:
     session_id, decision = text(r.get("session_id")), text(r.get("decision"))
     if session_id is None or decision is None:
         return None
     fingerprints = r.get("fingerprints")
     return Decision(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         session_id=session_id,
         agent=text(r.get("agent")),
@@ -263,8 +270,9 @@ def _decision(r: Mapping[str, Any], source: str) -> Decision | None:
 PARSERS = {"run": _run, "attempt": _attempt, "loop": _loop, "hook": _decision}
 
 
-def parse(lines: Iterable[tuple[str, Mapping[str, Any]]]) -> Records:
-    """Typed records from ``(source, raw record)`` pairs, in the order given.
+def parse_timed(lines: Iterable[tuple[str, datetime | None, Mapping[str, Any]]]) -> Records:
+    """Typed records from ``(source, time, raw record)`` in the order given, the time already
+    read from the record's ``ts`` (see :func:`when`).
 
     Records of kinds this gatekeeper does not know are counted in ``kinds`` and otherwise
     left alone; records of a known kind without their identifying fields count as unusable.
@@ -272,13 +280,13 @@ def parse(lines: Iterable[tuple[str, Mapping[str, Any]]]) -> Records:
     out: dict[str, list[Any]] = {kind: [] for kind in PARSERS}
     kinds: dict[str, int] = {}
     unusable = 0
-    for source, raw in lines:
+    for source, ts, raw in lines:
         kind = str(raw.get("kind"))
         kinds[kind] = kinds.get(kind, 0) + 1
         parser = PARSERS.get(kind)
         if parser is None:
             continue
-        parsed = parser(raw, source)
+        parsed = parser(raw, source, ts)
         if parsed is None:
             unusable += 1
         else:
