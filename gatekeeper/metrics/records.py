@@ -163,23 +163,25 @@ class Records:
 
 
 @functools.lru_cache(maxsize=8192)
-def _shared_finding(fingerprint: str, stage: str, rule: str, existing: bool | None) -> Finding:
-    # A finding that survives attempts is described in every run: one object serves them all.
-    return Finding(fingerprint, stage, rule, existing)
+def _shared_finding(fingerprint: Any, stage: Any, rule: Any, existing: Any) -> Finding | None:
+    # A finding that survives attempts is described in every run: it is checked and built
+    # once, and one object serves every run that describes it.
+    fingerprint, stage = text(fingerprint), text(stage)
+    if fingerprint is None or stage is None:
+        return None
+    return Finding(
+        fingerprint, stage, text(rule) or "?", existing if isinstance(existing, bool) else None
+    )
 
 
 def _finding(raw: Any) -> Finding | None:
-    data = _mapping(raw)
-    fingerprint, stage = text(data.get("fingerprint")), text(data.get("stage"))
-    if fingerprint is None or stage is None:
+    if not isinstance(raw, Mapping):
         return None
-    existing = data.get("existing")
-    return _shared_finding(
-        fingerprint,
-        stage,
-        text(data.get("rule")) or "?",
-        existing if isinstance(existing, bool) else None,
-    )
+    get = raw.get
+    try:
+        return _shared_finding(get("fingerprint"), get("stage"), get("rule"), get("existing"))
+    except TypeError:  # a list or an object where a string belongs: not hashable, not valid
+        return None
 
 
 def _run(r: Mapping[str, Any], source: str, ts: datetime | None) -> Run | None:
