@@ -20,6 +20,7 @@ from gatekeeper import git
 from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
+from gatekeeper.change import ChangeBase, judge_run
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     GLOBAL_OPTIONS,
@@ -73,6 +74,11 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
+    mode: str | None = None
+    #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
+    change: ChangeBase | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the tools
 
 
 @dataclass
@@ -218,7 +224,7 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state),
+            env={**_tool_env(self.state), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
         )
@@ -347,6 +353,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     """Run the gate once and return the run's result (the caller reports and records it)."""
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plugins = plugins or load_plugins()
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
@@ -371,6 +378,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     results = {**the_plan.decided, **ran}
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
     stages = apply_baseline(stages, held if request.use_baseline else None)
+    stages, base = judge_run(request, the_plan, stages, plugins, request.state or state_dir(root))
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
@@ -385,6 +393,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        base=base,
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)

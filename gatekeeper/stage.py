@@ -229,8 +229,15 @@ class StageContext:
         fixable: bool = False,
         hint: str = "",
         tool: str | None = None,
+        subject: str = "",
+        measure: float | None = None,
     ) -> Finding:
-        """Build a finding for this stage with a repo-relative path."""
+        """Build a finding for this stage with a repo-relative path.
+
+        ``subject`` names what the finding is about when it has a stable name (a test's node
+        id, a function's qualified name); ``measure`` is the size of the problem a ratchet
+        compares with the base (a complexity score). See :class:`~gatekeeper.models.Finding`.
+        """
         return Finding(
             stage=self.stage.name,
             tool=tool or self.stage.tool or self.stage.name,
@@ -242,4 +249,6 @@ class StageContext:
             severity=severity,
             fixable=fixable,
             hint=hint,
+            subject=subject,
+            measure=measure,
         )
