@@ -2,9 +2,9 @@
 
 A fingerprint is stage + rule + path + normalised message + the *statement* the finding is
 on — never its line number. The statement is Python's logical line (a call wrapped over five
-lines is one statement) read as tokens: spacing, comments, quote style and magic trailing
-commas are left out, so moving code, inserting lines above, reformatting it (``ruff format``,
-black) or renaming another function in the file keeps the fingerprint. A finding with a
+lines is one statement) read as tokens: spacing, comments, quote style, magic trailing commas
+and parentheses are left out, so moving code, inserting lines above, reformatting it (``ruff
+format``, black) or renaming another function in the file keeps the fingerprint. A finding with a
 ``subject`` (a test's node id, a function's qualified name) is fingerprinted by that subject
 instead of its message and line, since the message of such a finding describes its current
 state (a complexity score, an assertion's values), which is what a ratchet compares.
@@ -40,7 +40,8 @@ _NOISE = frozenset(
         tokenize.ENDMARKER,
     }
 )
-_CLOSING = frozenset({")", "]", "}"})
+_CLOSING = frozenset({"]", "}", ")"})
+_PARENS = frozenset({"(", ")"})
 
 
 def normalise_message(message: str) -> str:
@@ -86,11 +87,15 @@ def _statements(text: str) -> Iterator[tuple[int, int, str]]:
 
 def _joined(tokens: list[tokenize.TokenInfo]) -> str:
     words = [_token_text(t) for t in tokens]
-    # A magic trailing comma (added or removed by a formatter) changes nothing.
     following = [*words[1:], ""]
-    return " ".join(
-        w for w, nxt in zip(words, following, strict=True) if not (w == "," and nxt in _CLOSING)
+    # A magic trailing comma (added or removed by a formatter) changes nothing, nor do the
+    # parentheses a formatter adds when it wraps a statement (``return (\n x\n)``).
+    kept = (
+        w
+        for w, nxt in zip(words, following, strict=True)
+        if w not in _PARENS and not (w == "," and nxt in _CLOSING)
     )
+    return " ".join(kept)
 
 
 def statement_lines(path: str, text: str) -> list[str]:

@@ -35,7 +35,8 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all-files",
         action="store_true",
-        help="check every file, not only what changed (overrides --base and the push's base)",
+        help="check every file, not only what changed (overrides --base and the push's base "
+        "for the scope; findings already at the base still do not block without --all)",
     )
     parser.add_argument("--no-cache", action="store_true", help="ignore cached stage results")
     parser.add_argument(
