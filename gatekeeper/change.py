@@ -37,12 +37,6 @@ if TYPE_CHECKING:
 
 Mode = Literal["change", "all"]
 
-#: Rules of findings that stop their tool: what follows them was never checked, so they can
-#: never be "existing", whatever the base had (pytest's collection errors, syntax errors).
-STOPPING_RULES = frozenset(
-    {"collection-error", "syntax", "syntax-error", "invalid-syntax", "parse-error"}
-)
-
 ALL_SOURCE = "--all / mode = 'all': the whole tree must be clean"
 
 
@@ -113,11 +107,6 @@ def resolve(root: Path, explicit: str | None = None) -> ChangeBase:
     return ChangeBase(None, "no base: no upstream branch and no remote default branch")
 
 
-def stops_tool(finding: Finding) -> bool:
-    """Whether ``finding`` stopped its tool (nothing after it was checked)."""
-    return bool(getattr(finding, "stops_tool", False)) or finding.rule in STOPPING_RULES
-
-
 @dataclass
 class _Base:
     """One stage's findings at the base, as budgets the findings of this run draw from."""
@@ -142,7 +131,7 @@ class _Base:
 
     def holds(self, f: Finding) -> bool:
         """Whether the base had ``f`` already (and no better); takes it from the budget."""
-        if stops_tool(f):
+        if f.stops_tool:  # what it hid is unknown, at the base and now
             return False
         if f.subject:
             if self.subjects[f.subject] <= 0 or self._grew(f):

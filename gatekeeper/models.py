@@ -39,6 +39,11 @@ class Finding:
     #: recorded in the repository's baseline (see :mod:`gatekeeper.baseline`): reported and
     #: counted, but it does not fail the gate.
     baselined: bool = False
+    #: the tool stopped here: it did not check everything it was asked to (a test module
+    #: that cannot be collected, a file that cannot be parsed, a run cut short). Such a
+    #: finding always blocks and can never be baselined, nor be existing at the base: what
+    #: it hides is unknown.
+    stops_tool: bool = False
     #: present at the base of the change already (see :mod:`gatekeeper.change`): reported,
     #: counted and shown collapsed, but it does not fail the gate (hold the line).
     existing: bool = False
@@ -51,7 +56,10 @@ class Finding:
 
     @property
     def blocking(self) -> bool:
-        """Counts against the verdict: an error that neither the baseline nor the base holds."""
+        """Counts against the verdict: an error (or a stop) neither the baseline nor the base
+        holds."""
+        if self.stops_tool:
+            return True
         return self.severity == "error" and not self.baselined and not self.existing
 
     @property

@@ -45,7 +45,7 @@ def run_stage(ctx: StageContext) -> StageResult:
     if bad:
         return done(status="error", reason=f"stage {name} returned a non-Finding: {bad[0]!r}")
     findings = tuple(sorted(fingerprint_all(ctx.root, map(_bounded, produced)), key=_order))
-    failing = any(f.severity == "error" for f in findings)
+    failing = any(f.blocking for f in findings)
     return StageResult(
         name,
         "failed" if failing else "passed",

@@ -229,14 +229,17 @@ class StageContext:
         fixable: bool = False,
         hint: str = "",
         tool: str | None = None,
+        stops_tool: bool = False,
         subject: str = "",
         measure: float | None = None,
     ) -> Finding:
         """Build a finding for this stage with a repo-relative path.
 
-        ``subject`` names what the finding is about when it has a stable name (a test's node
-        id, a function's qualified name); ``measure`` is the size of the problem a ratchet
-        compares with the base (a complexity score). See :class:`~gatekeeper.models.Finding`.
+        ``stops_tool`` marks a finding that kept the tool from checking everything it was
+        asked to (it always blocks, is never baselined and never existing). ``subject`` names
+        what the finding is about when it has a stable name (a test's node id, a function's
+        qualified name); ``measure`` is the size of the problem a ratchet compares with the
+        base (a complexity score). See :class:`~gatekeeper.models.Finding`.
         """
         return Finding(
             stage=self.stage.name,
@@ -249,6 +252,7 @@ class StageContext:
             severity=severity,
             fixable=fixable,
             hint=hint,
+            stops_tool=stops_tool,
             subject=subject,
             measure=measure,
         )

@@ -3,7 +3,9 @@
 Zero tests collected or run is an error, never a pass: a green verdict must mean tests ran.
 pytest's exit codes 2–5 (interrupted, internal error, usage error, no tests collected) are
 errors of the run, not findings — except that an interrupted collection is reported as the
-collection errors that caused it.
+collection errors that caused it. Collection errors, and a session that stopped before every
+collected test ran (``-x``, ``--maxfail``, ``--stepwise``), are findings that stop the tool:
+they always block and are never baselined.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ HINT = (
     "deleting or weakening the test is reported as tampering"
 )
 COLLECT_HINT = "fix the import or syntax error so the tests can be collected"
+STOPPED_HINT = (
+    "every collected test must run for a verdict: drop -x / --maxfail / --stepwise from the "
+    "stage's args, addopts or PYTEST_ADDOPTS, and fix what stopped the session"
+)
 #: pytest's exit codes that mean the run itself broke (not that tests failed).
 BROKEN = {
     2: "was interrupted",
@@ -74,6 +80,7 @@ def collect_finding(ctx: StageContext, err: dict[str, Any]) -> Finding:
         0,
         f"{err['nodeid']}: {last or 'error during collection'}",
         hint=COLLECT_HINT,
+        stops_tool=True,
     )
 
 
@@ -107,10 +114,32 @@ def failure_finding(ctx: StageContext, fail: dict[str, Any]) -> Finding:
     )
 
 
+def stopped_finding(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
+    """A finding when the session ended before every collected test reported (else none)."""
+    collected, ran = int(data.get("collected") or 0), int(data.get("ran") or 0)
+    if data.get("collect_errors") or ran >= collected:
+        return []  # collection errors already say why nothing (or not everything) ran
+    why = str(data.get("stopped") or "the session ended early")
+    return [
+        ctx.finding(
+            "stopped-early",
+            "",
+            0,
+            0,
+            f"pytest stopped before every test ran ({why}): {collected - ran} of "
+            f"{collected} collected tests did not run",
+            hint=STOPPED_HINT,
+            stops_tool=True,
+        )
+    ]
+
+
 def parse(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
-    """Findings for failed tests (at the crash site inside the repo) and collection errors."""
+    """Findings for failed tests (at the crash site inside the repo), collection errors, and
+    a session cut short."""
     findings = [collect_finding(ctx, err) for err in data.get("collect_errors", [])]
-    return findings + [failure_finding(ctx, fail) for fail in data.get("failures", [])]
+    findings += [failure_finding(ctx, fail) for fail in data.get("failures", [])]
+    return findings + stopped_finding(ctx, data)
 
 
 def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
@@ -128,7 +157,10 @@ def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
 
 def judge(data: dict[str, Any], findings: list[Finding], code: int, output: str) -> None:
     """Raise a StageError when the run broke, ran no tests, or failed without findings."""
-    if code in BROKEN and not (code == 2 and findings):
+    # Exit 2 with collection errors is pytest refusing to run a broken suite: those errors
+    # are the findings. Exit 2 otherwise (pytest.exit, Ctrl-C in a test) is a broken run.
+    collect = any(f.rule == "collection-error" for f in findings)
+    if code in BROKEN and not (code == 2 and collect):
         raise StageError(f"pytest {BROKEN[code]} (exit {code})", output)
     if not findings:
         require_tests(data)

@@ -124,6 +124,7 @@ def _parse_error(ctx: StageContext, path: str, entries: dict[str, Any]) -> Findi
         0,
         f"radon cannot parse the file: {entries.get('error')}",
         hint="fix the syntax error",
+        stops_tool=True,  # nothing in the file was measured
     )
 
 

@@ -19,7 +19,12 @@ _state: dict[str, Any] = {
     "failures": [],
     "collect_errors": [],
     "exitstatus": None,
+    # Tests that reported at all (run, skipped or errored): fewer than collected means the
+    # session stopped early (-x, --maxfail, --stepwise, pytest.exit, an interrupt).
+    "ran": 0,
+    "stopped": "",
 }
+_seen: set[str] = set()
 
 
 def _crash(report: Any) -> dict[str, Any] | None:
@@ -67,6 +72,9 @@ def _count(report: pytest.TestReport) -> str | None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in _seen:
+        _seen.add(report.nodeid)
+        _state["ran"] = len(_seen)
     outcome = _count(report)
     if outcome is not None:
         _state["outcomes"][outcome] += 1
@@ -86,6 +94,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _state["exitstatus"] = int(exitstatus)
+    why = session.shouldfail or session.shouldstop
+    _state["stopped"] = why if isinstance(why, str) else ("stopped" if why else "")
     target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
     if target:
         tmp = f"{target}.tmp"
