@@ -247,7 +247,7 @@ def test_without_a_base_the_whole_tree_is_judged(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "is not a commit" in bad.stderr
 
 
-# -- the comparison itself, on findings a real run produced ------------------------------------
+# -- the comparison itself ------------------------------------------------------------------
 
 
 def _stage(name: str, *findings: Finding, status: str = "failed") -> StageResult:
@@ -256,7 +256,15 @@ def _stage(name: str, *findings: Finding, status: str = "failed") -> StageResult
 
 def test_what_can_never_be_existing() -> None:
     collect = Finding(
-        "pytest", "pytest", "collection-error", "t.py", 1, 0, "t.py: boom", fingerprint="c"
+        "pytest",
+        "pytest",
+        "collection-error",
+        "t.py",
+        1,
+        0,
+        "boom",
+        fingerprint="c",
+        stops_tool=True,
     )
     lint = Finding("ruff", "ruff", "F401", "a.py", 1, 1, "unused", fingerprint="l")
     base = {"pytest": _stage("pytest", collect), "ruff": _stage("ruff", lint)}
