@@ -1,12 +1,14 @@
 """The stages' results at the base of a change, run once per base and shared.
 
 The base commit is checked out as a snapshot (a detached ``git worktree``, as the push gate
-does, see :mod:`gatekeeper.push.snapshot`) and the same stages run over its whole tree. The
-results are stored under the state directory keyed by the base's *tree* plus everything else
-that can change them (the stages asked for, tool versions, the interpreters and their
+does, see :mod:`gatekeeper.push.snapshot`) and the stages run over its whole tree. Only the
+stages that have something to compare are asked for (a stage with no findings now needs no
+base). Each stage's result is stored under the state directory keyed by the base's *tree*,
+the stage, and everything else that can change it (tool versions, the interpreters and their
 installed packages, gatekeeper's version, the tool-steering environment variables), so a
-base is paid for once and reused by every later run, branch, worktree and agent that starts
-from it. A base run in which a stage could not run is not stored: the next run tries again.
+base is paid for once per stage and reused by every later run, branch, worktree and agent
+that starts from it. A stage that could not run at the base is not stored: the next run
+tries again (and meanwhile nothing of that stage counts as existing).
 
 The snapshot's own code must be what its tests import, not the working tree's (an editable
 install points at the main checkout): its ``src/`` and root go first on ``PYTHONPATH``.
@@ -18,7 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,11 +50,12 @@ class BaseRun:
     plan: Plan
     plugins: PluginSet
 
-    def stages(self) -> tuple[str, ...]:
-        """The stages compared with the base: every planned one except change judges."""
-        return tuple(n for n in self.plan.order if not self.plan.registered[n].stage.judges_change)
+    def comparable(self, name: str) -> bool:
+        """Whether a stage's findings can be compared with the base (change judges cannot)."""
+        reg = self.plan.registered.get(name)
+        return reg is not None and not reg.stage.judges_change
 
-    def key(self, tree: str) -> str:
+    def key(self, tree: str, stage: str) -> str:
         """What identifies the base's results (see the module docstring)."""
         pythons = sorted({str(c.python) for c in self.plan.contexts.values()})
         steering = {
@@ -64,9 +67,7 @@ class BaseRun:
             "format": FORMAT,
             "tree": tree,
             "gatekeeper": gatekeeper.__version__,
-            "stages": self.stages(),
-            "only": self.request.only,
-            "skip": sorted(self.request.skip),
+            "stage": stage,
             "tools": dict(sorted(self.plan.tools.items())),
             "pythons": [interpreter_stamp(Path(p)) for p in pythons],
             "env": dict(sorted(steering.items())),
@@ -74,28 +75,29 @@ class BaseRun:
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
-    def __call__(self, ref: str) -> tuple[Mapping[str, StageResult], bool]:
-        """The base's stage results by name, and whether they came from the store."""
+    def __call__(self, ref: str, wanted: Iterable[str]) -> tuple[Mapping[str, StageResult], bool]:
+        """The base's results of the ``wanted`` stages by name; True when all were stored."""
         tree = git.git(self.root, "rev-parse", f"{ref}^{{tree}}").strip()
-        path = self.state / BASES / f"{self.key(tree)}.json"
-        stored = _read(path)
-        if stored is not None:
-            return stored, True
-        results = self._run(_as_commit(self.root, ref))
-        if all(r.status != "error" for r in results.values()):
-            _write(path, results)
+        names = [n for n in wanted if self.comparable(n)]
+        paths = {n: self.state / BASES / f"{self.key(tree, n)}.json" for n in names}
+        results = {n: r for n, p in paths.items() if (r := _read(p, n)) is not None}
+        missing = [n for n in names if n not in results]
+        if not missing:
+            return results, True
+        for name, result in self._run(_as_commit(self.root, ref), missing).items():
+            results[name] = result
+            if result.status in ("passed", "failed"):
+                _write(paths[name], result)
         return results, False
 
-    def _run(self, commit: str) -> dict[str, StageResult]:
+    def _run(self, commit: str, names: list[str]) -> dict[str, StageResult]:
         from gatekeeper.gate import GateRequest, run_gate
         from gatekeeper.push import snapshot
 
-        judges = tuple(n for n in self.plan.order if n not in self.stages())
         with snapshot.tree_of(self.root, commit, self.state) as (tree, _):
             request = GateRequest(
                 root=tree,
-                only=self.request.only,
-                skip=(*self.request.skip, *judges),
+                only=tuple(names),
                 trigger="base",
                 mode="all",
                 use_cache=self.request.use_cache,
@@ -106,7 +108,7 @@ class BaseRun:
                 env=_import_first(tree),
             )
             run = run_gate(request, self.plugins)
-        return {s.name: s for s in run.stages}
+        return {s.name: s for s in run.stages if s.name in names}
 
 
 def _import_first(tree: Path) -> dict[str, str]:
@@ -138,20 +140,21 @@ def _as_commit(root: Path, ref: str) -> str:
     ).strip()
 
 
-def _read(path: Path) -> dict[str, StageResult] | None:
-    """Stored results, or None when absent or unreadable (then the base runs again)."""
+def _read(path: Path, name: str) -> StageResult | None:
+    """A stored result, or None when absent or unreadable (then the base runs again)."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
             return None
-        return {s["name"]: StageResult.from_json(s) for s in data["stages"]}
+        result = StageResult.from_json(data["stage"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
+    return result if result.name == name else None
 
 
-def _write(path: Path, results: Mapping[str, StageResult]) -> None:
+def _write(path: Path, result: StageResult) -> None:
     """Store atomically (temp file + rename); a failure to store only costs a re-run."""
-    data = {"format": FORMAT, "stages": [r.to_json() for r in results.values()]}
+    data = {"format": FORMAT, "stage": result.to_json()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

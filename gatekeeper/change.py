@@ -195,16 +195,25 @@ def hold_the_line(
     stages: tuple[StageResult, ...],
     base: ChangeBase,
     mode: Mode,
-    run_base: Callable[[str], tuple[Mapping[str, StageResult], bool]],
+    run_base: Callable[[str, Iterable[str]], tuple[Mapping[str, StageResult], bool]],
 ) -> tuple[tuple[StageResult, ...], BaseInfo]:
     """This run's stages judged against ``base`` (``run_base`` runs or recalls the base)."""
     if mode == "all":
         return stages, BaseInfo("all", base.ref, ALL_SOURCE)
     if base.ref is None:
         return stages, BaseInfo("all", None, f"{base.source}; the whole tree is judged")
+    # Only a stage with blocking findings that could be existing needs its base (a clean
+    # stage, or one whose findings all stopped its tool, has nothing to compare).
+    wanted = [
+        s.name
+        for s in stages
+        if s.status == "failed" and any(f.blocking and not f.stops_tool for f in s.findings)
+    ]
+    if not wanted:
+        return stages, BaseInfo("change", base.ref, base.source, cached=True)
     started = time.monotonic()
     try:
-        at_base, cached = run_base(base.ref)
+        at_base, cached = run_base(base.ref, wanted)
     except GatekeeperError as exc:
         # Nothing vouches for the base: every finding counts as new (never fail open).
         why = f"{base.source}; the base could not be checked ({exc.message}): nothing is existing"
