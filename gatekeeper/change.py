@@ -23,11 +23,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from gatekeeper import git
+from gatekeeper.baseline import Baseline, apply_baseline
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.models import BaseInfo, Finding, StageResult
 
@@ -239,22 +240,66 @@ _GIVEN = {
 }
 
 
-def judge_run(
-    request: GateRequest,
-    the_plan: Plan,
-    stages: tuple[StageResult, ...],
-    plugins: PluginSet,
-    state: Path,
-) -> tuple[tuple[StageResult, ...], BaseInfo]:
-    """The gate's hook: this run's stages judged against the base of its change."""
-    from gatekeeper.baserun import BaseRun
+@dataclass
+class ChangeJudge:
+    """The gate's hook: stage results judged by the baseline file and the base of the change.
 
-    base = request.change
-    if base is None:
-        given = request.compare_to or request.base
-        source = _GIVEN.get(request.trigger, "--base") if given else "no base was given"
-        base = ChangeBase(given, source)
-    mode = mode_of(request.mode, the_plan.config.get("mode"))
-    return hold_the_line(
-        stages, base, mode, BaseRun(the_plan.root, state, request, the_plan, plugins)
+    Called on the first results and again on any fast-path confirmation. A partial fast-path
+    result (not every test ran) that no longer blocks after judging goes back to *pending*,
+    so the full check still runs before anything can pass (see :mod:`gatekeeper.fastpath`).
+    """
+
+    request: GateRequest
+    plan: Plan
+    plugins: PluginSet
+    baseline: Baseline | None
+    base: ChangeBase | None = None
+    mode: Mode = "change"
+    seen: list[BaseInfo] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        given = self.request.change
+        if given is None:
+            ref = self.request.compare_to or self.request.base
+            source = _GIVEN.get(self.request.trigger, "--base") if ref else "no base was given"
+            given = ChangeBase(ref, source)
+        self.base = given
+        self.mode = mode_of(self.request.mode, self.plan.config.get("mode"))
+
+    def __call__(self, results: Mapping[str, StageResult]) -> dict[str, StageResult]:
+        from gatekeeper.baserun import BaseRun
+        from gatekeeper.state import state_dir
+
+        assert self.base is not None
+        stages = apply_baseline(results.values(), self.baseline)
+        state = self.request.state or state_dir(self.plan.root)
+        runner = BaseRun(self.plan.root, state, self.request, self.plan, self.plugins)
+        judged, info = hold_the_line(stages, self.base, self.mode, runner)
+        self.seen.append(info)
+        return {s.name: _unconfirmed(s) for s in judged}
+
+    def info(self, stages: Iterable[StageResult]) -> BaseInfo:
+        """What the run was judged against, with the final count of existing findings."""
+        first = self.seen[0]
+        existing = sum(1 for s in stages for f in s.findings if f.existing)
+        return replace(
+            first,
+            existing=existing,
+            cached=all(i.cached for i in self.seen),
+            duration_s=sum(i.duration_s for i in self.seen),
+        )
+
+
+def _unconfirmed(stage: StageResult) -> StageResult:
+    from gatekeeper import fastpath
+
+    if stage.extra.get(fastpath.KEY) != fastpath.PARTIAL or stage.blocking:
+        return stage
+    return StageResult(
+        stage.name,
+        "skipped",
+        stage.duration_s,
+        reason="not confirmed yet: the fast path found only findings already at the base or "
+        "in the baseline; the full check runs once every other stage passes",
+        extra={fastpath.KEY: fastpath.PENDING},
     )

@@ -163,6 +163,9 @@ class RunResult:
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     base: BaseInfo | None = None
+    #: seconds the full check of fast-path stages took after the fast path was green (None:
+    #: no confirmation ran); ``duration_s`` minus this is what the attempt waited for feedback.
+    confirmation_s: float | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:

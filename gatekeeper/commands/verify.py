@@ -50,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
         state=state,
         mode=mode_of(args),
         change=None if mode_of(args) else resolve(root, args.base),
+        fast_path=True,
     )
     run = run_gate(request)
     comparison = compare(previous, run) if previous else None
