@@ -37,6 +37,7 @@ from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
+from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
 from gatekeeper.state import state_dir
@@ -138,7 +139,7 @@ def env_skips() -> tuple[str, ...]:
 
 def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     """Decide which stages run, with which files and interpreter, and which are skipped."""
-    root = git.repo_root(request.root)
+    root = project_root(request.root)
     plugins = plugins or load_plugins()
     config, registered = load_config(root, plugins)
     for name in (*request.only, *request.skip):
@@ -398,7 +399,22 @@ def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None)
 
 
 def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
-    """Run the gate once and return the run's result (the caller reports and records it)."""
+    """Run the gate once and return the run's result (the caller reports and records it).
+
+    Started at the top of a repository holding several Python projects, each project is gated
+    with its own config (see :mod:`gatekeeper.projects`) and the runs are merged.
+    """
+    top = project_root(request.root)
+    subs = projects(top)
+    if subs == [""]:
+        return _run_one(request, plugins)
+    outcome = run_projects(request, top, subs, lambda one: _run_one(one, plugins))
+    if request.record:
+        _record(request.state or state_dir(top), outcome)
+    return outcome
+
+
+def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     plugins = plugins or load_plugins()

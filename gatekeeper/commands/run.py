@@ -26,10 +26,10 @@ def _paths(paths: list[str]) -> tuple[str, ...]:
     """The PATH arguments, relative to the current directory, as repo-relative paths."""
     if not paths:
         return ()
-    from gatekeeper import git
     from gatekeeper.paths import repo_paths
+    from gatekeeper.projects import project_root
 
-    return repo_paths(git.repo_root(), paths)
+    return repo_paths(project_root(), paths)
 
 
 def _same_stream(a: TextIO, b: TextIO) -> bool:
