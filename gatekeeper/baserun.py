@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import gatekeeper
 from gatekeeper import git
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.hashing import interpreter_stamp
 from gatekeeper.models import StageResult
 
@@ -94,9 +95,15 @@ class BaseRun:
         from gatekeeper.gate import GateRequest, run_gate
         from gatekeeper.push import snapshot
 
-        with snapshot.tree_of(self.root, commit, self.state) as (tree, _):
+        top = git.repo_root(self.root)
+        # The same project of a repository holding several: its directory in the snapshot.
+        inside = self.root.resolve().relative_to(top.resolve())
+        with snapshot.tree_of(top, commit, self.state) as (tree, _):
+            project = tree / inside
+            if not project.is_dir():
+                raise GatekeeperError(f"{inside.as_posix()} does not exist at the base")
             request = GateRequest(
-                root=tree,
+                root=project,
                 only=tuple(names),
                 trigger="base",
                 mode="all",
@@ -105,7 +112,7 @@ class BaseRun:
                 state=self.state,
                 record=False,
                 use_baseline=False,
-                env=_import_first(tree),
+                env=_import_first(project),
             )
             run = run_gate(request, self.plugins)
         return {s.name: s for s in run.stages if s.name in names}
