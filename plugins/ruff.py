@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
 SYNTAX_CODES = ("syntax-error", "invalid-syntax")
 SYNTAX_HINT = "fix the syntax error; nothing else in this file can be checked until then"
@@ -106,5 +106,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="lint with ruff check",
             tool="ruff",
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            narrow=narrow_by_file,
         )
     )

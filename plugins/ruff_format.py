@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
 from .ruff import own_selection
 
@@ -147,5 +147,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="formatting drift with ruff format --check",
             tool="ruff",
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            narrow=narrow_by_file,
         )
     )
