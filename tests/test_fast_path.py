@@ -229,9 +229,13 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
     # the cache (the push is narrowed to the change, the loop was not); only the stage the
     # push adds (the tamper guard, against the push's base) runs — in place and in a snapshot.
     gate_repo.commit("fixed by the loop")
-    sha = gate_repo.git("rev-parse", "HEAD").strip()
-    line = f"refs/heads/main {sha} refs/heads/main {'0' * 40}\n"
-    for dirty in (False, True):
+    sha, parent = gate_repo.git("rev-parse", "HEAD", "HEAD~1").split()
+    pushes = [
+        (f"refs/heads/main {sha} refs/heads/main {'0' * 40}\n", False),  # a new branch
+        (f"refs/heads/main {sha} refs/heads/main {parent}\n", False),  # narrowed to the change
+        (f"refs/heads/main {sha} refs/heads/main {parent}\n", True),  # ... in a snapshot
+    ]
+    for line, dirty in pushes:
         if dirty:
             gate_repo.write("scratch.txt", "not committed\n")  # the push checks a snapshot
         done = gate_repo.gate(
@@ -241,4 +245,4 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
         pushed = json.loads(done.stdout)
         ran = {s["name"]: s["cached"] for s in pushed["stages"] if s["status"] != "skipped"}
         assert ran.pop("tamper") is False
-        assert ran and all(ran.values()), ran
+        assert ran and all(ran.values()), (line, ran)
