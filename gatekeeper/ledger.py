@@ -154,28 +154,22 @@ def blocking_findings(run: RunResult) -> tuple[Finding, ...]:
 
 
 def describe(finding: Finding) -> dict[str, Any]:
-    """The short form of a finding kept in a run record.
-
-    ``existing`` (present at the base of the change, hold the line) is kept where findings
-    carry it, for ``gatekeeper report``'s new-vs-existing split.
-    """
-    short: dict[str, Any] = {
+    """The short form of a finding kept in a run record (``existing``: present at the base of
+    the change already, for ``gatekeeper report``'s new-vs-existing split)."""
+    return {
         "fingerprint": finding.fingerprint,
         "stage": finding.stage,
         "rule": finding.rule,
         "path": finding.path,
         "line": finding.line,
         "message": finding.message[:MAX_MESSAGE],
+        "existing": finding.existing,
     }
-    existing = getattr(finding, "existing", None)
-    if isinstance(existing, bool):
-        short["existing"] = existing
-    return short
 
 
 def existing_findings(run: RunResult) -> tuple[Finding, ...]:
     """The findings present at the base of the change already (they do not block)."""
-    return tuple(f for s in run.stages for f in s.findings if getattr(f, "existing", False) is True)
+    return tuple(f for s in run.stages for f in s.findings if f.existing)
 
 
 def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
