@@ -158,7 +158,7 @@ def install_tools(workdir: Path) -> Tools:
         sh([python, "-m", "pip", "install", "-q", f"{src}[tools]"], cwd=workdir)
         marker.write_text(rev)
     version = sh([python, "-m", "basedpyright", "--version"], cwd=workdir).stdout
-    upstream = re.search(r"pyright (\d+\.\d+\.\d+)", version)
+    upstream = re.search(r"based on pyright (\d+\.\d+\.\d+)", version)
     pyright = None
     if upstream and shutil.which("npm"):
         prefix = workdir / f"pyright-{upstream[1]}"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import fastpath, git
-from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
+from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     GLOBAL_OPTIONS,
@@ -75,6 +75,11 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
+    mode: str | None = None
+    #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
+    change: ChangeBase | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the tools
     #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
     #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
     fast_path: bool = False
@@ -228,7 +233,7 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state),
+            env={**_tool_env(self.state), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
             selected=self._selected(stage, chosen, mine if whole else None),
@@ -426,6 +431,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
 def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plugins = plugins or load_plugins()
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
@@ -451,14 +457,18 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
 
         def confirm(names: list[str]) -> dict[str, StageResult]:
             full = _jobs(the_plan, cache, names)
-            return execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            done = execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            return judge(done)
 
-        ran, confirmation_s = fastpath.settle({**the_plan.decided, **ran}, confirm)
+        # Judged (baseline, base of the change) before the fast path settles: a partial
+        # result whose findings are all existing must still be confirmed in full.
+        judge = ChangeJudge(request, the_plan, plugins, held if request.use_baseline else None)
+        ran, confirmation_s = fastpath.settle(judge({**the_plan.decided, **ran}), confirm)
     finally:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
-    stages = apply_baseline(stages, held if request.use_baseline else None)
+    base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
@@ -473,6 +483,7 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        base=base,
         confirmation_s=confirmation_s,
     )
     if request.record:

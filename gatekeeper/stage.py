@@ -303,11 +303,16 @@ class StageContext:
         hint: str = "",
         tool: str | None = None,
         stops_tool: bool = False,
+        subject: str = "",
+        measure: float | None = None,
     ) -> Finding:
         """Build a finding for this stage with a repo-relative path.
 
         ``stops_tool`` marks a finding that kept the tool from checking everything it was
-        asked to (it always blocks and is never baselined).
+        asked to (it always blocks, is never baselined and never existing). ``subject`` names
+        what the finding is about when it has a stable name (a test's node id, a function's
+        qualified name); ``measure`` is the size of the problem a ratchet compares with the
+        base (a complexity score). See :class:`~gatekeeper.models.Finding`.
         """
         return Finding(
             stage=self.stage.name,
@@ -321,4 +326,6 @@ class StageContext:
             fixable=fixable,
             hint=hint,
             stops_tool=stops_tool,
+            subject=subject,
+            measure=measure,
         )

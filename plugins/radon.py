@@ -131,6 +131,9 @@ def _block_finding(ctx: StageContext, path: str, block: dict[str, Any], lim: Lim
         f"{block['type']} {name!r} has cyclomatic complexity {score} (rank {rank_of(score)}), "
         f"{lim.above('max_block', lim.block)}",
         hint=HINT,
+        # The function by name, its complexity as the measure: hold the line is a ratchet.
+        subject=f"{ctx.relpath(path)}::{name}",
+        measure=float(score),
     )
 
 

@@ -56,11 +56,15 @@ def mypy_files(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
     return repo
 
 
-def test_ruff_lints_only_what_its_include_selects(mypy_files):
-    result = mypy_files.gate("run", "--stage", "ruff", "--format", "json", "--no-cache")
-    stage = stage_of(result, "ruff")
+def test_ruff_lints_and_formats_only_what_its_include_selects(mypy_files):
+    mypy_files.write("scripts/helper.py", "import os\nx  =  1\n")
+    result = mypy_files.gate(
+        "run", "--stage", "ruff", "--stage", "ruff-format", "--format", "json", "--no-cache"
+    )
+    mypy_files.git("checkout", "--", ".")
     assert result.returncode == 0, result.stdout
-    assert stage["files_checked"] == 3
+    assert stage_of(result, "ruff")["files_checked"] == 3
+    assert stage_of(result, "ruff-format")["files_checked"] == 3
 
 
 def test_mypy_checks_the_configured_files_and_counts_what_it_checked(mypy_files):
