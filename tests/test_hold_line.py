@@ -329,7 +329,8 @@ def test_loop_and_stop_hook_ask_for_the_new_findings_only(
 ) -> None:
     worse = "    y: str = x\n    return x\n"
     text = LEGACY.format(branches=_branches(22)).replace("    return x\n", worse)
-    scenario.change({"sample/legacy.py": text})
+    # A new fixable lint finding too: the loop's autofix tier fixes it, and only its file.
+    scenario.change({"sample/legacy.py": text, "sample/extra.py": "import sys\n"})
     prompt = tmp_path / "prompt.md"
     agent = shlex.join([sys.executable, "-c", FIXER, str(prompt)])
     done = scenario.repo.gate(
@@ -341,6 +342,8 @@ def test_loop_and_stop_hook_ask_for_the_new_findings_only(
     assert "Incompatible types in assignment" in asked
     assert "Incompatible return value" not in asked  # existing: not the agent's job
     assert "already existed at the base of this change" in asked and "not your job" in asked
+    assert "import sys" not in (scenario.path / "sample/extra.py").read_text()
+    assert "import os" in (scenario.path / "sample/legacy.py").read_text()  # debt left alone
     # The Stop hook judges the session's work against the commit it started from.
     scenario.repo.write("sample/more.py", "def more() -> int:\n    return 'x'\n")
     session = {
