@@ -200,8 +200,9 @@ def setup(name: str, workdir: Path) -> Project:
                 "pip",
                 "download",
                 "-q",
+                # the project's sdist; its build backend may come as a wheel
                 "--no-binary",
-                ":all:",
+                spec.dist,
                 "--no-deps",
                 f"{spec.dist}=={spec.version}",
                 "-d",
