@@ -6,7 +6,7 @@ For each project (pinned source distributions from PyPI, chosen to vary the buil
 setuptools, flit, hatchling, poetry-core —, src and flat layouts, a single module, one without
 tests, ones configured for pyright or ty) it:
 
-1. downloads the sdist (``pip download --no-binary :all: --no-deps``), unpacks it as a git
+1. downloads the sdist (``pip download --no-binary NAME --no-deps``), unpacks it as a git
    repository, and builds a virtualenv with the project and its test dependencies;
 2. runs each tool directly, the project's way: from the project's directory, its own
    configuration, no arguments beyond an output format (mypy gets the discovered packages only
