@@ -259,11 +259,10 @@ def alone_ruff(p: Project, t: Tools) -> set[Key]:
 
 def alone_ruff_format(p: Project, t: Tools) -> set[Key]:
     done = sh([t.python, "-m", "ruff", "format", "--check"], p.root, ok=(0, 1))
-    return {
-        (rel(p, line.removeprefix("Would reformat: ").strip()), 0, "format")
-        for line in done.stdout.splitlines()
-        if line.startswith("Would reformat: ")
-    }
+    # "Would reformat: PATH" (older ruff) or "unformatted: …" followed by "--> PATH:L:C"
+    found = set(re.findall(r"^Would reformat: (.+)$", done.stdout, re.M))
+    found |= set(re.findall(r"^unformatted:.*\n\s*--> (.+?):\d+:\d+", done.stdout, re.M))
+    return {(rel(p, path.strip()), 0, "format") for path in found}
 
 
 def alone_mypy(p: Project, t: Tools) -> set[Key] | None:
