@@ -56,11 +56,15 @@ def mypy_files(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
     return repo
 
 
-def test_ruff_lints_only_what_its_include_selects(mypy_files):
-    result = mypy_files.gate("run", "--stage", "ruff", "--format", "json", "--no-cache")
-    stage = stage_of(result, "ruff")
+def test_ruff_lints_and_formats_only_what_its_include_selects(mypy_files):
+    mypy_files.write("scripts/helper.py", "import os\nx  =  1\n")
+    result = mypy_files.gate(
+        "run", "--stage", "ruff", "--stage", "ruff-format", "--format", "json", "--no-cache"
+    )
+    mypy_files.git("checkout", "--", ".")
     assert result.returncode == 0, result.stdout
-    assert stage["files_checked"] == 3
+    assert stage_of(result, "ruff")["files_checked"] == 3
+    assert stage_of(result, "ruff-format")["files_checked"] == 3
 
 
 def test_mypy_checks_the_configured_files_and_counts_what_it_checked(mypy_files):
@@ -326,3 +330,14 @@ def test_from_the_top_each_project_is_gated_and_a_change_scoped_to_its_projects(
     status = {s["name"]: s["status"] for s in scoped.json["stages"]}
     assert status == {"backend:mypy": "passed", "libs/util:mypy": "skipped"}
     assert "2 gated one by one: backend, libs/util" in monorepo.gate("doctor").stdout
+
+
+def test_python_code_outside_every_project_is_still_checked_from_the_top(monorepo):
+    from gatekeeper.projects import projects
+
+    assert projects(monorepo.path) == ["backend", "libs/util"]
+    monorepo.write("tools/release.py", "print('release')\n")
+    try:
+        assert projects(monorepo.path) == ["", "backend", "libs/util"]
+    finally:
+        (monorepo.path / "tools" / "release.py").unlink()
