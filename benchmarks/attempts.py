@@ -42,8 +42,8 @@ from bench import Project, clear, lpt, machine, sh, timed, tool_commands
 PLANTS = {
     "more-itertools": (
         "more_itertools/recipes.py",
-        "    return list(islice(iterable, n))",
-        "    return list(islice(iterable, n + 1))",
+        "    powers = reversed(range(1, n))",
+        "    powers = reversed(range(0, n))",
     ),
     "self": (
         "plugins/radon.py",
