@@ -83,6 +83,9 @@ class GateRequest:
     #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
     #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
     fast_path: bool = False
+    #: with ``fast_path``: fingerprints (and ``error:<stage>``) that blocked the previous run;
+    #: one of them still failing stops a full check still running, so it is handed back first
+    still_failing: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -354,10 +357,16 @@ def _compute(ctx: StageContext) -> StageResult:
     return run_stage(fresh)
 
 
-def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
+def _start(
+    ctx: StageContext,
+    cache: StageCache,
+    cacheable: bool,
+    handback: fastpath.Handback | None = None,
+) -> Callable[[], StageResult]:
     if ctx.fast_path:
         full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
-        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
+        lookup = cache.lookup if cacheable else lambda _c: None
+        return fastpath.work(ctx, lookup, _compute, full, handback)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
@@ -385,7 +394,12 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
+def _jobs(
+    the_plan: Plan,
+    cache: StageCache,
+    names: Sequence[str] | None = None,
+    handback: fastpath.Handback | None = None,
+) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
         if names is not None:
@@ -393,7 +407,7 @@ def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None)
                 continue
             ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
-        work = _start(ctx, cache, cacheable)
+        work = _start(ctx, cache, cacheable, handback)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
     return jobs
 
@@ -425,10 +439,12 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
     cache = _open_cache(the_plan, request)
-    jobs = _jobs(the_plan, cache)
+    handback = fastpath.Handback(request.still_failing) if request.fast_path else None
+    listener = fastpath.listen(request.listener, handback)
+    jobs = _jobs(the_plan, cache, handback=handback)
     for name, result in the_plan.decided.items():
-        if request.listener:
-            request.listener(name, result)
+        if listener:
+            listener(name, result)
     workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
     fail_fast = (
         request.fail_fast
@@ -437,7 +453,7 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     )
     confirmation_s: float | None = None
     try:
-        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=listener)
 
         def confirm(names: list[str]) -> dict[str, StageResult]:
             full = _jobs(the_plan, cache, names)
