@@ -37,7 +37,7 @@ from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
 from gatekeeper.runner import run_stage
-from gatekeeper.stage import Layout, Stage, StageContext, matches
+from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, matches
 from gatekeeper.state import state_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
@@ -157,20 +157,47 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     return the_plan
 
 
-def _scope_files(root: Path, request: GateRequest, config: Config) -> tuple[list[str], bool]:
-    files = git.list_files(root)
-    whole = request.base is None
-    if request.base is not None:
-        changed = set(git.changed_files(root, request.base, request.head))
-        files = [f for f in files if f in changed]
+@dataclass(frozen=True)
+class Scope:
+    """The files of one run.
+
+    :ivar listed: every file git lists (tracked, and untracked but not ignored).
+    :ivar candidates: the files stages may check (``exclude`` and the paths asked for applied).
+    :ivar files: the candidates in scope: changed since the base, or all of them.
+    :ivar whole: every candidate is in scope.
+    :ivar touched: files added, changed or deleted since the base (None without a base).
+    :ivar touched_in_scope: those of them not excluded and under the paths asked for.
+    """
+
+    listed: list[str]
+    candidates: list[str]
+    files: list[str]
+    whole: bool
+    touched: frozenset[str] | None = None
+    touched_in_scope: frozenset[str] | None = None
+
+
+def _scope_files(root: Path, request: GateRequest, config: Config) -> Scope:
+    listed = git.list_files(root)
     excluded = [str(p) for p in config.get("exclude")]
-    if excluded:
-        files = [f for f in files if not matches(f, excluded)]
-    if request.paths:
-        prefixes = [p.rstrip("/") for p in request.paths]
-        files = [f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes)]
-        whole = False
-    return files, whole
+    prefixes = [p.rstrip("/") for p in request.paths]
+
+    def wanted(f: str) -> bool:
+        if excluded and matches(f, excluded):
+            return False
+        return not prefixes or any(f == p or f.startswith(p + "/") for p in prefixes)
+
+    candidates = [f for f in listed if wanted(f)]
+    whole = request.base is None and not request.paths
+    if request.base is None:
+        return Scope(listed, candidates, candidates, whole)
+    changed = set(git.changed_files(root, request.base, request.head))
+    deleted = git.deleted_files(root, request.base, request.head)
+    # Config files count wherever they are: `exclude` keeps files from being checked, not
+    # from configuring the tools.
+    touched = frozenset((*changed, *deleted))
+    files = [f for f in candidates if f in changed]
+    return Scope(listed, candidates, files, whole, touched, frozenset(filter(wanted, touched)))
 
 
 @dataclass
@@ -179,7 +206,7 @@ class _Planner:
 
     plan: Plan
     request: GateRequest
-    scope: tuple[list[str], bool]
+    scope: Scope
     skips: set[str]
     project_probe: Probe
     own_probe: Probe
@@ -201,17 +228,24 @@ class _Planner:
         python = self._interpreter(stage, explicit)
         if python is None:
             return
-        files, whole = self.scope
-        mine = tuple(f for f in files if matches(f, stage.patterns))
-        reason = _scope_skip(stage, mine, files, whole)
+        options = self._options(stage, user)
+        reads = self._reads(stage, options)
+        if reads is None:
+            return
+        patterns, config_inputs = reads
+        scope = self.scope
+        # A change to what configures the tool changes its verdict on every file.
+        reconfigured = scope.touched is not None and not scope.touched.isdisjoint(config_inputs)
+        pool = scope.candidates if reconfigured else scope.files
+        mine = tuple(f for f in pool if matches(f, patterns))
+        reason = _scope_skip(stage, mine, patterns, scope, reconfigured)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
-        options = self._options(stage, user)
         self.plan.contexts[stage.name] = StageContext(
             stage=stage,
             root=self.plan.root,
             files=mine,
-            whole_tree=whole,
+            whole_tree=scope.whole,
             options=options,
             python=python,
             project_python=self.project_probe.python,
@@ -221,7 +255,28 @@ class _Planner:
             env=_tool_env(self.state),
             base=self.plan.base,
             trigger=self.request.trigger,
+            patterns=patterns,
+            config_inputs=config_inputs,
         )
+
+    def _reads(
+        self, stage: Stage, options: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The stage's file patterns and config inputs; None once the stage is decided."""
+        root, listed = self.plan.root, self.scope.listed
+        try:
+            extra = stage.inputs(root, listed) if stage.inputs else StageInputs()
+        except Exception as exc:  # a plugin's bug must block, and say whose it is
+            self._decide(
+                stage,
+                "error",
+                f"stage {stage.name} could not read its inputs: {type(exc).__name__}: {exc} "
+                "(a bug in the stage's plugin)",
+            )
+            return None
+        named = [f for f in listed if matches(f, stage.config_files)]
+        config = sorted({*named, *extra.config, *_files_named_in(root, options.get("args", ()))})
+        return tuple(extra.patterns or stage.patterns), tuple(config)
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
@@ -279,16 +334,45 @@ def _probes(py: Path, own: Path, tools: set[tuple[str, str]], state: Path) -> tu
         return probe(py, tools, cache=state), mine.result()
 
 
-def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
+def _scope_skip(
+    stage: Stage, mine: tuple[str, ...], patterns: tuple[str, ...], scope: Scope, reconfigured: bool
+) -> str:
     """Why the change gives the stage nothing to do ("" when it has work)."""
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
-    relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
-    if not stage.file_local and not relevant:
-        return "no relevant files changed"
-    return ""
+    if stage.file_local or scope.whole or reconfigured:
+        return ""
+    touched = scope.touched_in_scope
+    if touched is None:
+        touched = frozenset(scope.files)
+    if stage.needs_project_python and touched:
+        return ""  # it runs the project's code, which may read any file (or miss a deleted one)
+    relevant = stage.relevant if stage.relevant is not None else patterns + stage.config_files
+    if any(matches(f, relevant) for f in touched):
+        return ""  # a deleted module breaks its importers: deletions count
+    return "no relevant files changed"
+
+
+def _files_named_in(root: Path, args: Sequence[Any]) -> list[str]:
+    """Repository files named in a stage's ``args`` (``--config-file=ci/mypy.ini``, ``-c x``).
+
+    Such a file configures the tool as much as its usual config files do.
+    """
+    named = []
+    for arg in map(str, args):
+        for part in {arg, arg.partition("=")[2]}:
+            if not part or part.startswith("-"):
+                continue
+            path = Path(part) if Path(part).is_absolute() else root / part
+            try:
+                rel = path.resolve().relative_to(root.resolve()).as_posix()
+            except (ValueError, OSError):
+                continue
+            if path.is_file():
+                named.append(rel)
+    return named
 
 
 def _tool_env(state: Path) -> dict[str, str]:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
+from gatekeeper import Finding, Stage, StageContext, StageError, StageInputs, StageSkip
 
 _HINTS = {
     "import-untyped": "install the library's stubs (types-…) or add it to mypy's "
@@ -176,6 +177,12 @@ def run(ctx: StageContext) -> list[Finding]:
     return findings
 
 
+def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
+    """Files beyond sources and config that change mypy's verdict: ``py.typed`` markers (a
+    package without one is not type checked when imported from an installed copy)."""
+    return StageInputs(config=tuple(f for f in listed if PurePosixPath(f).name == "py.typed"))
+
+
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
     """Contribute the ``mypy`` stage."""
@@ -187,5 +194,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             tool="mypy",
             file_local=False,
             config_files=("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg"),
+            inputs=inputs,
         )
     )

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
 
-_FILE = re.compile(r"^--- (.+?)(\t.*)?$")
+from ._ruff_config import format_inputs
+
+# A notebook's diff names each cell: `--- nb.ipynb:cell 3`.
+_FILE = re.compile(r"^--- (.+?)(?::cell \d+)?(\t.*)?$")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _PARSE_ERROR = re.compile(r"^error: Failed to parse (.+?):(\d+):(\d+): (.*)$")
 
@@ -72,8 +75,12 @@ def drifts(diff: str) -> Iterator[Drift]:
 
 def parse(ctx: StageContext, diff: str) -> list[Finding]:
     """One finding per file of a unified diff, at its first changed line, counting hunks."""
+    merged: dict[str, list[int]] = {}
+    for drift in drifts(diff):  # a notebook's cells come as one "file" each
+        merged.setdefault(drift.path, []).extend(drift.starts)
     findings = []
-    for drift in drifts(diff):
+    for path, starts in merged.items():
+        drift = Drift(path, tuple(starts))
         first = drift.starts[0] if drift.starts else 0
         count = len(drift.starts)
         findings.append(
@@ -137,6 +144,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             run=run,
             description="formatting drift with ruff format --check",
             tool="ruff",
+            patterns=("*.py", "*.pyi", "*.ipynb"),
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            inputs=format_inputs,
         )
     )
