@@ -42,6 +42,8 @@ from gatekeeper.state import state_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
+#: ``StageResult.extra["skip_kind"]`` of stages left out on request (--skip, GATEKEEPER_SKIP).
+REQUEST_SKIP = "request"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Plan:
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    off: list[str] = field(default_factory=list)  # stages turned off by config (enabled = false)
 
 
 def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
@@ -221,11 +224,18 @@ class _Planner:
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = user.get("enabled", stage.default_enabled) and not self.request.only
         if not (explicit or default):
+            if user.get("enabled") is False:
+                self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
             return
         self.plan.order.append(stage.name)
         if stage.name in self.skips:
-            return self._decide(stage, "skipped", "skipped on request (--skip / GATEKEEPER_SKIP)")
-        python = self._interpreter(stage, explicit)
+            return self._decide(
+                stage,
+                "skipped",
+                "skipped on request (--skip / GATEKEEPER_SKIP)",
+                skip_kind=REQUEST_SKIP,
+            )
+        python = self._interpreter(stage)
         if python is None:
             return
         options = self._options(stage, user)
@@ -281,13 +291,19 @@ class _Planner:
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
 
-    def _interpreter(self, stage: Stage, explicit: bool) -> Path | None:
-        """The interpreter that has the stage's tool; None once the stage is decided."""
+    def _interpreter(self, stage: Stage) -> Path | None:
+        """The interpreter that has the stage's tool; None once the stage is decided.
+
+        Which stages run is the project's decision (its config and layout), never what
+        happens to be installed: a stage that should run and cannot find its tool is an
+        ``error`` with the command that installs it.
+        """
         py = self.project_probe.python
         if not stage.tool:
             return py
         version = self.project_probe.tools.get(stage.tool)
-        if version is None and not stage.needs_project_python:
+        fallback = not stage.needs_project_python and self.own_probe.python != py
+        if version is None and fallback:
             # e.g. gatekeeper installed by pre-commit in its own venv, with the tools beside it
             version = self.own_probe.tools.get(stage.tool)
             py = self.own_probe.python
@@ -295,19 +311,14 @@ class _Planner:
             self.plan.tools[stage.tool] = version
             return py
         project = self.project_probe.python
-        install = f"`{project} -m pip install {stage.package or stage.tool}`"
-        if explicit:
-            self._decide(
-                stage,
-                "error",
-                f"{stage.tool} is not installed in {project}; install it with {install}",
-            )
-        else:
-            self._decide(
-                stage,
-                "skipped",
-                f"{stage.tool} is not installed in {project} ({install} enables it)",
-            )
+        where = f"{project} nor in gatekeeper's {self.own_probe.python}" if fallback else project
+        self._decide(
+            stage,
+            "error",
+            f"{stage.tool} is not installed in {where}; install it with "
+            f"`{project} -m pip install {stage.package or stage.tool}`, or turn the stage off "
+            f"with `enabled = false` under [tool.gatekeeper.stages.{stage.name}]",
+        )
         return None
 
     def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
@@ -469,6 +480,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        off_by_config=tuple(the_plan.off),
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)

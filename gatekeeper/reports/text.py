@@ -62,6 +62,8 @@ def summary(run: RunResult, color: bool) -> str:
         parts.append(f"{len(by_status['skipped'])} skipped")
     if held:
         parts.append(f"{held} baselined")
+    if run.off_by_config:
+        parts.append(f"{plural(len(run.off_by_config), 'stage')} off by config")
     word = paint(run.verdict.upper(), _COLOR[run.verdict], color)
     # The tree is what was checked (content hash, uncommitted changes included); the commit
     # only says where it sits, since a dirty tree is not that commit.
