@@ -122,6 +122,9 @@ class RunResult:
     tools: dict[str, str] = field(default_factory=dict)
     #: stages the project's config turns off (``enabled = false``); every report says so.
     off_by_config: tuple[str, ...] = ()
+    #: seconds the full check of fast-path stages took after the fast path was green (None:
+    #: no confirmation ran); ``duration_s`` minus this is what the attempt waited for feedback.
+    confirmation_s: float | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:

@@ -4,8 +4,9 @@ ruff reads ``.ruff.toml``, ``ruff.toml`` and ``pyproject.toml`` (its ``[tool.ruf
 every directory, and each may ``extend`` another file (a path relative to it). It checks the
 files its ``include`` setting names (by default ``*.py``, ``*.pyi``, ``*.ipynb`` and, for
 ``ruff check``, ``pyproject.toml``) plus its ``extend-include``. The ruff stages use this so a
-notebook is checked like any module, and a change to an extended config file invalidates
-their cached results and makes them check every file.
+notebook is checked like any module (the patterns are a superset; ruff's own selection then
+decides), and a change to an extended config file invalidates their cached results and makes
+them check every file.
 
 A config file that does not parse adds nothing here: ruff itself reports it, as an error of
 the stage.
@@ -78,10 +79,14 @@ def chain(root: Path, rel: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _patterns(value: Any) -> list[str]:
+    """The file-name part of each of ruff's globs: a superset of what they select.
+
+    ``src/**/*.py`` becomes ``*.py``. The stages then ask ruff itself which of those files it
+    selects (``ruff check --show-files``), so its own glob rules decide, never ours.
+    """
     if not isinstance(value, list):
         return []
-    # ruff's globs are anchored at the project root; `**/x` also matches `x` there.
-    return [posixpath.normpath(str(p)).removeprefix("**/") for p in value if str(p).strip()]
+    return [posixpath.basename(posixpath.normpath(str(p))) for p in value if str(p).strip()]
 
 
 def _root_config(root: Path, listed: Sequence[str]) -> str | None:

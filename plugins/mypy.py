@@ -1,5 +1,10 @@
 """The ``mypy`` stage: ``mypy -O json`` over the whole program; notes fold into their error.
 
+mypy checks what the project's own configuration selects (``files``, ``packages``,
+``modules``): given those, the stage passes no targets, exactly as plain ``mypy`` runs. Without
+them it checks the discovered packages and top-level modules. On by default where the project
+configures mypy, or configures no type checker at all (then with mypy's defaults, not strict).
+
 mypy exits 0 (clean), 1 (type errors) or 2 (it could not check: a crash, a bad flag, or a
 blocking error such as a syntax error or a duplicate module, which it still reports as JSON).
 The errors of an exit 2 stopped mypy ("errors prevented further checking"), so they stop the
@@ -23,7 +28,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError, StageInputs, StageSkip
+from gatekeeper import Finding, Layout, Stage, StageContext, StageError, StageInputs, StageSkip
+
+from . import _selection
 
 _HINTS = {
     "import-untyped": "install the library's stubs (types-…) or add it to mypy's "
@@ -156,13 +163,16 @@ def run(ctx: StageContext) -> list[Finding]:
     """Type check the configured paths, or the discovered packages and modules."""
     if ctx.whole_tree and not ctx.files and not ctx.paths:
         raise StageSkip("no Python files to type check")
-    targets = ctx.paths or list(ctx.layout.sources) or ["."]
+    # The project's own `files`/`packages`/`modules` are read by mypy itself: no targets.
+    own = _selection.mypy_targets(ctx.root)
+    targets = ctx.paths or ([] if own is not None else list(ctx.layout.sources) or ["."])
     args = ["-O", "json", "--no-pretty", "--no-error-summary", "--show-column-numbers"]
     args += ["--cache-dir", str(ctx.cache_dir / "mypy-cache")]
     if ctx.python != ctx.project_python:
         # mypy runs from the gate's own environment: point it at the project's packages.
         args += ["--python-executable", str(ctx.project_python)]
-    done = ctx.run_tool([*args, *ctx.args, "--", *targets], ok=(0, 1, 2))
+    tail = ["--", *targets] if targets else []
+    done = ctx.run_tool([*args, *ctx.args, *tail], ok=(0, 1, 2))
     crash = _CRASH.search(done.output)
     if crash:
         # A crash (of mypy or a plugin) after some records: what it did not check is unknown.
@@ -183,6 +193,16 @@ def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
     return StageInputs(config=tuple(f for f in listed if PurePosixPath(f).name == "py.typed"))
 
 
+def selection(root: Path, layout: Layout) -> Callable[[str], bool] | None:
+    """The files plain ``mypy`` checks in this project (None: every Python file)."""
+    return _selection.mypy_selection(root, layout)
+
+
+def zero_config(root: Path) -> tuple[bool, str]:
+    """On where the project configures mypy, or no type checker at all."""
+    return _selection.checker_decision(root, "mypy")
+
+
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
     """Contribute the ``mypy`` stage."""
@@ -195,5 +215,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             file_local=False,
             config_files=("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg"),
             inputs=inputs,
+            zero_config=zero_config,
+            selection=selection,
         )
     )

@@ -16,6 +16,7 @@ import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
 
 from ._ruff_config import format_inputs
+from .ruff import own_selection
 
 # A notebook's diff names each cell: `--- nb.ipynb:cell 3`.
 _FILE = re.compile(r"^--- (.+?)(?::cell \d+)?(\t.*)?$")
@@ -122,8 +123,16 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
 
 
 def run(ctx: StageContext) -> list[Finding]:
-    """Check the formatting of the files in scope; never rewrites them."""
+    """Check the formatting of the files in scope that ruff's own configuration selects;
+    never rewrites them."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
+    if targets == list(ctx.files):
+        # A file passed by name is formatted even outside `include`: ask ruff what it selects.
+        selected = own_selection(ctx)
+        targets = [t for t in targets if t in selected and not t.endswith(".toml")]
+        ctx.tell("files_checked", len(targets))
+        if not targets:
+            return []
     argv = ["format", "--check", "--diff", "--force-exclude", *ctx.args, "--", *targets]
     done = ctx.run_tool(argv, ok=(0, 1, 2))
     findings = parse(ctx, done.stdout)

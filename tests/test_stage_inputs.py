@@ -122,7 +122,7 @@ def test_a_cached_result_never_outlives_a_change_to_what_configures_the_tool(
     )
     repo.write("configs/ruff-base.toml", '[lint]\nselect = ["F"]\n')
     repo.write("ci/types.ini", "[mypy]\n")
-    repo.write("radon.cfg", "[radon]\nexclude = sample/complex.py\n")
+    repo.write("radon.cfg", "[radon]\ncc_min = C\n")  # radon lists nothing below rank C
     repo.write("sample/__init__.py", "def untyped(x):\n    l = x\n    return l\n")
     repo.write("sample/complex.py", COMPLEX)
     repo.commit("configured")
@@ -134,8 +134,8 @@ def test_a_cached_result_never_outlives_a_change_to_what_configures_the_tool(
     assert _statuses(repo, *stages) == ["failed", "failed", "failed"]
     # An environment variable that points radon at a config file, and that file's content.
     (repo.path / "radon.cfg").unlink()
-    repo.write("elsewhere.cfg", "[radon]\nexclude = sample/complex.py\n")
-    pointed = {"RADONCFG": "elsewhere.cfg"}
+    repo.write("elsewhere.cfg", "[radon]\ncc_min = C\n")
+    pointed = {"RADONCFG": str(repo.path / "elsewhere.cfg")}
     assert _statuses(repo, "radon", env=pointed) == ["passed"]
     assert _statuses(repo, "radon") == ["failed"]
     repo.write("elsewhere.cfg", "[radon]\n")

@@ -15,6 +15,8 @@ import pytest
 
 _state: dict[str, Any] = {
     "collected": 0,
+    "deselected": 0,
+    "test_files": 0,
     "outcomes": {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "xfailed": 0, "xpassed": 0},
     "failures": [],
     "collect_errors": [],
@@ -41,12 +43,18 @@ def _text(report: Any, limit: int = 1500) -> str:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _state["collected"] = len(session.items)
+    _state["test_files"] = len({item.nodeid.split("::")[0] for item in session.items})
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    _state["deselected"] += len(items)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     # Under pytest-xdist the controller collects nothing itself; the workers tell it.
     _state["collected"] = max(_state["collected"], len(ids))
+    _state["test_files"] = max(_state["test_files"], len({i.split("::")[0] for i in ids}))
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
