@@ -9,6 +9,7 @@ such; a cached result must not survive a change to any of those inputs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from push_support import PUSH_PYPROJECT, PushRepo, make_push_repo
@@ -140,3 +141,49 @@ def test_a_cached_result_never_outlives_a_change_to_what_configures_the_tool(
     assert _statuses(repo, "radon") == ["failed"]
     repo.write("elsewhere.cfg", "[radon]\n")
     assert _statuses(repo, "radon", env=pointed) == ["failed"]
+
+
+def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> None:
+    """The discovery behind the keys and scopes above, for every stage that follows files."""
+    from gatekeeper_plugins import _ruff_config
+    from gatekeeper_plugins import mypy as mypy_stage
+    from gatekeeper_plugins import pyright as pyright_stage
+
+    from gatekeeper.gate import _files_named_in
+
+    files = {
+        "pyproject.toml": '[tool.ruff]\nextend = "configs/base.toml"\n'
+        '[tool.pyright]\nextends = "configs/pyright-base.json"\n',
+        "configs/base.toml": 'extend = "shared.toml"\nextend-include = ["scripts/**/*.pyw"]\n',
+        "configs/shared.toml": 'include = ["src/**/*.py"]\n',
+        "configs/pyright-base.json": '{\n  // comments are allowed\n  "extends": "strict.json"\n}',
+        "configs/strict.json": '{"typeCheckingMode": "strict"}',
+        "sub/ruff.toml": 'extend = "../configs/sub.toml"\n',
+        "configs/sub.toml": "",
+        "src/pkg/py.typed": "",
+        "ci/types.ini": "[mypy]\n",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    listed = sorted(files)
+    lint = _ruff_config.lint_inputs(tmp_path, listed)
+    assert lint.config == ("configs/base.toml", "configs/shared.toml", "configs/sub.toml")
+    assert lint.patterns == ("*.py", "*.pyw")  # `include` replaced the defaults
+    assert _ruff_config.format_inputs(tmp_path, listed).patterns == ("*.py", "*.pyw")
+    assert pyright_stage.inputs(tmp_path, listed).config == (
+        "configs/pyright-base.json",
+        "configs/strict.json",
+    )
+    assert mypy_stage.inputs(tmp_path, listed).config == ("src/pkg/py.typed",)
+    args = ["--config-file", "ci/types.ini", "--strict", "-c=ci/types.ini", "missing.ini"]
+    assert _files_named_in(tmp_path, args) == ["ci/types.ini", "ci/types.ini"]
+    # A config that does not parse adds nothing (ruff reports it); a loop ends.
+    (tmp_path / "configs/shared.toml").write_text('extend = "base.toml"\n')
+    assert _ruff_config.lint_inputs(tmp_path, listed).config == (
+        "configs/base.toml",
+        "configs/shared.toml",
+        "configs/sub.toml",
+    )
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff\n")
+    assert _ruff_config.lint_inputs(tmp_path, listed).patterns == _ruff_config.DEFAULT_INCLUDE
