@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gatekeeper.errors import ConfigError, GatekeeperError, StageError, StageSkip
     from gatekeeper.formats import ReportFormat, ReportOptions
     from gatekeeper.models import Finding, RunResult, StageResult
-    from gatekeeper.stage import Layout, Stage, StageContext, StageInputs
+    from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, narrow_by_file
 
 # name -> the module that defines it. Imported on first use (PEP 562), so `gatekeeper
 # --version` and the cached no-change path do not pay for pluggy, config and stages.
@@ -36,6 +36,7 @@ _LAZY: dict[str, str] = {
     "Stage": "gatekeeper.stage",
     "StageContext": "gatekeeper.stage",
     "StageInputs": "gatekeeper.stage",
+    "narrow_by_file": "gatekeeper.stage",
 }
 
 
@@ -69,4 +70,5 @@ __all__ = [
     "StageSkip",
     "__version__",
     "hookimpl",
+    "narrow_by_file",
 ]

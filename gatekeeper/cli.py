@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "stages": "gatekeeper.commands.stages",
     "hook": "gatekeeper.commands.hook",
     "history": "gatekeeper.commands.history",
+    "report": "gatekeeper.commands.report",
     "verify": "gatekeeper.commands.verify",
     "ci": "gatekeeper.commands.ci",
     "baseline": "gatekeeper.commands.baseline",

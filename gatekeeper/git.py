@@ -97,7 +97,17 @@ def tree_hash(root: Path) -> str:
 
 def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
     """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree)."""
-    args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", base]
+    # --relative: from a project in a subdirectory, its own files, relative to it (as
+    # list_files gives them); at the top of the repository it changes nothing.
+    args: Sequence[str] = [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=ACMRT",
+        "--relative",
+        base,
+    ]
     if head:
         args = [*args, head]
     return sorted(_split_z(git(root, *args)))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
 from ._ruff_config import format_inputs
 from .ruff import own_selection
@@ -156,5 +156,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             patterns=("*.py", "*.pyi", "*.ipynb"),
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
             inputs=format_inputs,
+            narrow=narrow_by_file,
         )
     )
