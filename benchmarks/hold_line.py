@@ -1,6 +1,6 @@
 """What judging the change costs: hold the line against a plain whole-tree run, on real projects.
 
-    python benchmarks/hold_line.py [--runs N] [--project click] [--project packaging] [--workdir DIR]
+    python benchmarks/hold_line.py [--runs N] [--project NAME ...] [--workdir DIR]
 
 Each project is set up as :mod:`bench` does it (sdist from PyPI, a git repository, a
 virtualenv with the project and the tools), with zero config and no baseline file; ``main``
