@@ -2,24 +2,54 @@
 
 It must run in the project's interpreter, where gatekeeper may not be installed, so it
 imports nothing but pytest and the standard library. It writes one JSON document to the path
-in ``GATEKEEPER_PYTEST_REPORT``: counts, failures with their crash location, collection errors.
+in ``GATEKEEPER_PYTEST_REPORT``: counts, failures with their crash location, collection errors,
+skips with the place that raised them, and outcomes that something rewrote.
+
+The stage loads a copy of this file under a name chosen per run, so a module of the project
+cannot shadow it. The project's own hooks may still rewrite a test's report; this plugin
+judges every report against what actually happened (the exception the test raised, seen by a
+wrapper around ``item.runtest`` and by ``call.excinfo``) and counts the truth. The per-run
+nonce in ``GATEKEEPER_PYTEST_NONCE`` names a file it reads and deletes at import, before any
+conftest runs; the report carries it, so a report forged by the project (and followed by
+``os._exit(0)``) is told apart from this plugin's.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any
 
 import pytest
 
+
+def _take_nonce() -> str:
+    where = os.environ.get("GATEKEEPER_PYTEST_NONCE", "")
+    if not where:
+        return ""
+    try:
+        with open(where, encoding="utf-8") as fh:
+            nonce = fh.read().strip()
+        os.unlink(where)
+    except OSError:
+        return ""  # an xdist worker: the controller already took it, and workers write nothing
+    return nonce
+
+
 _state: dict[str, Any] = {
+    "nonce": _take_nonce(),
     "collected": 0,
     "outcomes": {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "xfailed": 0, "xpassed": 0},
     "failures": [],
     "collect_errors": [],
+    "skips": [],
+    "rewritten": [],
     "exitstatus": None,
 }
+_raised: dict[str, str] = {}  # nodeid -> the exception the test body raised
+_SKIPS = (pytest.skip.Exception, pytest.xfail.Exception)
+_FLAG = "gatekeeper_true_outcome"
 
 
 def _crash(report: Any) -> dict[str, Any] | None:
@@ -34,8 +64,26 @@ def _text(report: Any, limit: int = 1500) -> str:
     return text[-limit:]
 
 
+def _recording(nodeid: str, runtest: Any) -> Any:
+    @functools.wraps(runtest)
+    def run() -> Any:
+        try:
+            return runtest()
+        except _SKIPS:
+            raise
+        except BaseException as exc:
+            _raised[nodeid] = type(exc).__name__
+            raise
+
+    return run
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     _state["collected"] = len(session.items)
+    for item in session.items:
+        # Innermost of all: a hook that swallows the exception around it cannot hide it here.
+        item.runtest = _recording(item.nodeid, item.runtest)  # type: ignore[method-assign]
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -44,11 +92,40 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     _state["collected"] = max(_state["collected"], len(ids))
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
+    # Outermost: we see the report after every other hook had its say, and judge it by what
+    # happened (the exception the body raised), not by what the report now claims.
+    outcome = yield
+    report = outcome.get_result()
+    raised = call.excinfo is not None and not call.excinfo.errisinstance(_SKIPS)
+    if call.when == "call" and item.nodeid in _raised:
+        raised = True
+    if raised and not report.failed and not hasattr(report, "wasxfail"):
+        setattr(report, _FLAG, report.outcome)
+        report.outcome = "failed"  # undo the rewrite, so pytest's own counts and exit agree
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _state["collect_errors"].append(
             {"nodeid": report.nodeid, "path": str(report.fspath), "text": _text(report)}
         )
+    elif report.skipped:
+        _skip(report, "skipped")
+
+
+def _skip(report: Any, kind: str) -> None:
+    where = report.longrepr if isinstance(report.longrepr, tuple) else None
+    path, line, reason = where if where and len(where) == 3 else ("", 0, str(report.longrepr))
+    if kind == "xfailed":
+        path, line = str(report.location[0]), (report.location[1] or 0) + 1
+        reason = str(getattr(report, "wasxfail", ""))
+    _state["skips"].append(
+        {"nodeid": report.nodeid, "kind": kind, "path": str(path), "line": int(line or 0),
+         "reason": str(reason)[:300]}
+    )
 
 
 def _count(report: pytest.TestReport) -> str | None:
@@ -66,10 +143,21 @@ def _count(report: pytest.TestReport) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    claimed = getattr(report, _FLAG, None)
+    hidden = report.when == "call" and report.nodeid in _raised and not report.failed
+    if (claimed or hidden) and not hasattr(report, "wasxfail"):
+        # A hook rewrote the outcome after (or around) ours: the body raised, so it failed.
+        _state["rewritten"].append(
+            {"nodeid": report.nodeid, "when": report.when, "claimed": claimed or report.outcome}
+        )
+        report.outcome = "failed"
     outcome = _count(report)
     if outcome is not None:
         _state["outcomes"][outcome] += 1
+    if outcome in ("skipped", "xfailed"):
+        _skip(report, outcome)
     if report.failed and not hasattr(report, "wasxfail"):
         path, line, _domain = report.location
         _state["failures"].append(
@@ -85,6 +173,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: the controller writes the one report
     _state["exitstatus"] = int(exitstatus)
     target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
     if target:
