@@ -89,8 +89,12 @@ def tree_hash(root: Path) -> str:
 
 
 def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
-    """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree)."""
+    """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree).
+
+    Against the working tree, untracked files that git does not ignore are changes too.
+    """
     args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", base]
     if head:
-        args = [*args, head]
-    return sorted(_split_z(git(root, *args)))
+        return sorted(_split_z(git(root, *args, head)))
+    untracked = _split_z(git(root, "ls-files", "-z", "--others", "--exclude-standard"))
+    return sorted({*_split_z(git(root, *args)), *untracked})

@@ -53,6 +53,9 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param targets: for whole-program stages that check code, the repo-relative paths the
+        tool is pointed at (``""``/``"."``: everything); the tamper guard reports added code
+        outside them. File-local stages are judged by their files and need none.
     """
 
     name: str
@@ -73,6 +76,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    targets: Callable[[StageContext], Sequence[str]] | None = None
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:

@@ -82,11 +82,16 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     return [to_finding(ctx, head, notes) for head, notes in group(records(output))]
 
 
+def mypy_targets(ctx: StageContext) -> list[str]:
+    """What mypy checks: the configured paths, else the discovered packages and modules."""
+    return ctx.paths or list(ctx.layout.sources) or ["."]
+
+
 def run(ctx: StageContext) -> list[Finding]:
     """Type check the configured paths, or the discovered packages and modules."""
     if ctx.whole_tree and not ctx.files and not ctx.paths:
         raise StageSkip("no Python files to type check")
-    targets = ctx.paths or list(ctx.layout.sources) or ["."]
+    targets = mypy_targets(ctx)
     args = ["-O", "json", "--no-pretty", "--no-error-summary", "--show-column-numbers"]
     args += ["--cache-dir", str(ctx.cache_dir / "mypy-cache")]
     if ctx.python != ctx.project_python:
@@ -114,5 +119,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             tool="mypy",
             file_local=False,
             config_files=("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg"),
+            targets=mypy_targets,
         )
     )
