@@ -140,7 +140,9 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     the_plan = Plan(root, config, registered, discover(root))
     # A named commit with nothing to compare with (a new branch with no base) is compared
     # with nothing, never with itself: the tamper guard then says so.
-    the_plan.base = request.compare_to or request.base or (None if request.head else git.head_sha(root))
+    the_plan.base = (
+        request.compare_to or request.base or (None if request.head else git.head_sha(root))
+    )
     py = project_python(root, config.get("python"))
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool

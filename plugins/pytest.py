@@ -240,7 +240,9 @@ def run(ctx: StageContext) -> list[Finding]:
         name, env, nonce = _reporter(Path(tmp))
         argv = ["-p", name, "-p", "no:cacheprovider", "-q", "--color=no"]
         done = ctx.run_tool([*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env)
-        data = read_report(Path(env["GATEKEEPER_PYTEST_REPORT"]), done.returncode, done.output, nonce)
+        data = read_report(
+            Path(env["GATEKEEPER_PYTEST_REPORT"]), done.returncode, done.output, nonce
+        )
     findings = parse(ctx, data)
     judge(data, findings, done.returncode, done.output)
     return findings

@@ -42,6 +42,10 @@ HINT = {
     "tamper-test-emptied": "restore the test's assertions and fix the code it checks",
     "tamper-test-count": "restore the removed tests",
     "tamper-config": "restore the setting and fix what it reports, or allow-list it",
+    "tamper-type-laundering": (
+        "state the real type instead of laundering it through Any, cast or no_type_check, "
+        "or have a person allow it in the base's tamper_allow"
+    ),
 }
 
 

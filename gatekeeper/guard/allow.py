@@ -39,9 +39,9 @@ def settings_at(root: Path, treeish: str) -> dict[str, Any]:
             return {}
 
 
-def entries(root: Path, base: str | None, trigger: str, tree_settings: Mapping[str, Any]) -> list[
-    dict[str, Any]
-]:
+def entries(
+    root: Path, base: str | None, trigger: str, tree_settings: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """The allow-list in force: the base's, or the tree's for a person's own run."""
     if trigger in PERSON_TRIGGERS or not base:
         raw = tree_settings.get("tamper_allow", [])

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -128,7 +130,9 @@ def _resolve(root: Path, rev: str) -> str:
 def _merge(result: StageResult, found: list[Finding], info: dict[str, Any]) -> StageResult:
     findings = (*result.findings, *found)
     status = "failed" if any(f.blocking for f in findings) else result.status
-    return result.with_(findings=findings, status=status, extra={**result.extra, "invariants": info})
+    return result.with_(
+        findings=findings, status=status, extra={**result.extra, "invariants": info}
+    )
 
 
 def _names(ctx: Context, base_config: Any, registered: dict[str, Any]) -> list[str]:
@@ -204,8 +208,13 @@ def _run_in_snapshot(
     from gatekeeper.push import snapshot
 
     assert mixed.commit is not None
+    ran = [r for r in ctx.stages if r.status in ("passed", "failed")]
+    if ctx.request.only and all(_judges(ctx, r.name) for r in ran):
+        return {}, {}  # only the guard was asked for: nothing to compare
     state = _state(ctx)
-    with snapshot.checkout(ctx.plan.root, mixed.commit, state) as tree:
+    # Outside the repository: tools that look for their config in parent directories
+    # (pytest's rootdir, ruff's hierarchy) must not find the working tree's.
+    with snapshot.checkout(ctx.plan.root, mixed.commit, _outside()) as tree:
         try:
             base_config, registered = load_config(tree, ctx.plugins)
         except GatekeeperError as exc:
@@ -232,6 +241,13 @@ def _run_in_snapshot(
         reaches = reach.summarise(plan(request, ctx.plugins).contexts)
         result = run_gate(request, ctx.plugins)
         return {r.name: r for r in result.stages if r.name in names}, reaches
+
+
+def _outside() -> Path:
+    """A private directory outside any repository for hybrid snapshots."""
+    holder = Path(tempfile.gettempdir()) / f"gatekeeper-hybrid-{os.getuid()}"
+    holder.mkdir(mode=0o700, exist_ok=True)
+    return holder
 
 
 def _key(f: Finding) -> tuple[str, str, str, str]:
@@ -290,6 +306,11 @@ def compare(
     return out
 
 
+def _judges(ctx: Context, name: str) -> bool:
+    reg = ctx.plan.registered.get(name)
+    return bool(reg and reg.stage.judges_change)
+
+
 def _is_test_stage(ctx: Context, name: str) -> bool:
     reg = ctx.plan.registered.get(name)
     return bool(reg and reg.stage.needs_project_python and reg.stage.name == "pytest")
@@ -303,8 +324,13 @@ def _changes(mixed: hybrid.Hybrid, paths: Sequence[str]) -> str:
 
 def explain(f: Finding, mixed: hybrid.Hybrid, explanations: Sequence[Finding]) -> str:
     """Why the change's run did not report ``f``: the comment or the rule files that hid it."""
-    comment = mixed.comments.get(f.path, {}).get(f.line)
-    parts = [f"the change added `{comment.strip()[:80]}` on this line"] if comment else []
+    added = mixed.comments.get(f.path, {})
+    parts = []
+    if f.line in added:
+        parts.append(f"the change added `{added[f.line].strip()[:80]}` on this line")
+    elif added:
+        shown = ", ".join(f"`{c.strip()[:60]}` (line {n})" for n, c in sorted(added.items())[:2])
+        parts.append(f"the change added {shown} in this file")
     if mixed.rule_files:
         parts.append(f"rule files {_changes(mixed, mixed.rule_files)}")
     if f.stage == "pytest" and mixed.test_files:

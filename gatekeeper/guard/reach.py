@@ -34,8 +34,10 @@ class Reach:
     def covers(self, path: str) -> bool:
         if self.targets is None:
             return path in self.files
-        return any(t in ("", ".") or path == t or path.startswith(t.rstrip("/") + "/")
-                   for t in self.targets)
+        return any(
+            t in ("", ".") or path == t or path.startswith(t.rstrip("/") + "/")
+            for t in self.targets
+        )
 
 
 def summarise(contexts: Mapping[str, StageContext]) -> dict[str, Reach]:

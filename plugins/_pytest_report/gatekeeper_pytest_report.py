@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import unittest
 from typing import Any
 
 import pytest
@@ -48,7 +49,8 @@ _state: dict[str, Any] = {
     "exitstatus": None,
 }
 _raised: dict[str, str] = {}  # nodeid -> the exception the test body raised
-_SKIPS = (pytest.skip.Exception, pytest.xfail.Exception)
+_xfail_origin: dict[str, tuple[str, int]] = {}  # nodeid -> where pytest.xfail() was called
+_SKIPS = (pytest.skip.Exception, pytest.xfail.Exception, unittest.SkipTest)
 _FLAG = "gatekeeper_true_outcome"
 
 
@@ -98,6 +100,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Any:
     # happened (the exception the body raised), not by what the report now claims.
     outcome = yield
     report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(pytest.xfail.Exception):
+        crash = call.excinfo._getreprcrash()
+        if crash is not None:
+            _xfail_origin[item.nodeid] = (str(crash.path), int(crash.lineno))
     raised = call.excinfo is not None and not call.excinfo.errisinstance(_SKIPS)
     if call.when == "call" and item.nodeid in _raised:
         raised = True
@@ -120,11 +126,17 @@ def _skip(report: Any, kind: str) -> None:
     where = report.longrepr if isinstance(report.longrepr, tuple) else None
     path, line, reason = where if where and len(where) == 3 else ("", 0, str(report.longrepr))
     if kind == "xfailed":
-        path, line = str(report.location[0]), (report.location[1] or 0) + 1
+        # A marker's xfail belongs to the test; a pytest.xfail() call to where it was made.
+        path, line = _xfail_origin.get(report.nodeid, (str(report.location[0]), 0))
         reason = str(getattr(report, "wasxfail", ""))
     _state["skips"].append(
-        {"nodeid": report.nodeid, "kind": kind, "path": str(path), "line": int(line or 0),
-         "reason": str(reason)[:300]}
+        {
+            "nodeid": report.nodeid,
+            "kind": kind,
+            "path": str(path),
+            "line": int(line or 0),
+            "reason": str(reason)[:300],
+        }
     )
 
 
