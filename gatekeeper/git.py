@@ -43,7 +43,14 @@ def repo_root(start: Path | None = None) -> Path:
         raise GatekeeperError(f"{where} does not exist", "run the gate inside a git repository")
     try:
         out = git(where, "rev-parse", "--show-toplevel")
-    except GatekeeperError:
+    except GatekeeperError as exc:
+        if "dubious ownership" in exc.message:
+            # git refuses a repository owned by another user: it is one, just not trusted.
+            raise GatekeeperError(
+                f"git refuses the repository at {where}: it is owned by another user "
+                "(dubious ownership)",
+                "if you trust it: `git config --global --add safe.directory <repository path>`",
+            ) from None
         raise GatekeeperError(
             f"{where} is not inside a git repository",
             "run the gate in a git checkout, or `git init` first",

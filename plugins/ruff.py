@@ -48,23 +48,39 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     for d in load(output):
         hint, fixable = hint_of(d)
         loc = d.get("location") or {}
+        code = d.get("code") or "invalid-syntax"
         findings.append(
             ctx.finding(
-                d.get("code") or "invalid-syntax",
+                code,
                 d.get("filename") or "",
                 loc.get("row", 0),
                 loc.get("column", 0),
                 d.get("message", ""),
                 fixable=fixable,
                 hint=hint,
+                # A file ruff cannot parse was not linted past the error.
+                stops_tool=code in SYNTAX_CODES,
             )
         )
     return findings
 
 
+def own_selection(ctx: StageContext) -> set[str]:
+    """The files ruff itself selects (``include``, ``exclude``, ``extend-exclude``, ignore
+    files): a file passed by name is linted even outside ``include``, so the stage asks."""
+    done = ctx.run_tool(["check", "--show-files"], ok=(0,))
+    return {ctx.relpath(line.strip()) for line in done.stdout.splitlines() if line.strip()}
+
+
 def run(ctx: StageContext) -> list[Finding]:
-    """Lint the files in scope with ``ruff check``."""
+    """Lint the files in scope that ruff's own configuration selects, with ``ruff check``."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
+    if targets == list(ctx.files):
+        selected = own_selection(ctx)
+        targets = [t for t in targets if t in selected]
+        ctx.tell("files_checked", len(targets))
+        if not targets:
+            return []
     # --no-fix: a check never edits files, even when the project sets `fix = true`.
     argv = ["check", "--output-format", "json", "--no-fix", "--force-exclude"]
     done = ctx.run_tool([*argv, *ctx.args, "--", *targets], ok=(0, 1))

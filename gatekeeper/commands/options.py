@@ -46,7 +46,8 @@ def add_report_arguments(parser: argparse.ArgumentParser, default: str = "text")
         "-f",
         default=default,
         metavar="FORMAT",
-        help=f"report format: text, agent, json, … (default: {default})",
+        help="report format: text, agent, json, sarif, junit, github, or one a plugin adds "
+        f"(default: {default})",
     )
     parser.add_argument(
         "--max-report-chars",

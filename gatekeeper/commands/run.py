@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
+from typing import TextIO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,22 +32,33 @@ def _paths(paths: list[str]) -> tuple[str, ...]:
     return repo_paths(git.repo_root(), paths)
 
 
+def _same_stream(a: TextIO, b: TextIO) -> bool:
+    try:
+        return os.path.sameopenfile(a.fileno(), b.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
 def main(args: argparse.Namespace) -> int:
     from gatekeeper.commands.options import report_options, use_color
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.outputs import parse_outputs, write_reports
     from gatekeeper.plugins import load_plugins
+    from gatekeeper.progress import PlainProgress, Progress
     from gatekeeper.reporting import resolve_format
 
     plugins = load_plugins()
     fmt = resolve_format(plugins, args.format)
     outputs = parse_outputs(plugins, args.format, args.output)
     live = fmt.name == "text" and use_color(args.color, sys.stderr) and sys.stderr.isatty()
-    progress = None
+    progress: Progress | PlainProgress | None = None
     if live:
-        from gatekeeper.progress import Progress
-
         progress = Progress(color=use_color(args.color, sys.stderr))
+    elif fmt.name == "text" and not sys.stderr.isatty():
+        # A CI log: a line per finished stage as it finishes; the report then leaves them out
+        # when it goes to the same place.
+        progress = PlainProgress()
+        live = _same_stream(sys.stdout, sys.stderr)
     request = GateRequest(
         paths=_paths(args.paths),
         only=tuple(args.stage),

@@ -101,14 +101,17 @@ def check(ctx: Context) -> tuple[StageResult, ...]:
     mixed = hybrid.build(root, base, tree, changed)
     found: list[Finding] = []
     info: dict[str, Any] = {"hybrid": mixed.commit}
-    reaches = reach.summarise(ctx.plan.contexts)
+    code = reach.code_paths(changed)
+    misses = reach.missing(ctx.plan, code)
     if mixed.commit is not None:
-        runs, reaches, info["cached"] = _hybrid_run(ctx, mixed)
+        runs, hybrid_misses, info["cached"] = _hybrid_run(ctx, mixed, code)
+        if runs:
+            misses = hybrid_misses
         guard = next(r for r in ctx.stages if r.name == name)
         found += compare(ctx, runs, mixed, guard.findings)
         info["stages"] = sorted(runs)
     if not ctx.request.paths:
-        found += reach.unchecked(root, base, tree, changed, reaches)
+        found += reach.unchecked(root, base, tree, changed, misses)
     entries = allow.entries(root, base, ctx.request.trigger, ctx.plan.config.settings)
     found = [
         replace(f, stage=name, tool=name, hint=f.hint or HINTS.get(f.rule, ""))
@@ -175,35 +178,36 @@ def _state(ctx: Context) -> Path:
 
 
 def _hybrid_run(
-    ctx: Context, mixed: hybrid.Hybrid
-) -> tuple[dict[str, StageResult], dict[str, reach.Reach], bool]:
-    """The stage results on the hybrid tree, its stages' reach, and whether memoised."""
+    ctx: Context, mixed: hybrid.Hybrid, code: list[str]
+) -> tuple[dict[str, StageResult], dict[str, list[str]], bool]:
+    """The stage results on the hybrid tree, which stages miss which of the ``code`` files
+    there (under the base's configuration), and whether this was memoised."""
     memo = _state(ctx) / MEMO_DIR / f"{_memo_key(ctx, mixed)}.json"
     if ctx.request.use_cache and memo.is_file():
         try:
             data = json.loads(memo.read_text(encoding="utf-8"))
             runs = {k: StageResult.from_json(v) for k, v in data["runs"].items()}
-            return runs, reach.from_json(data["reach"]), True
+            return runs, data["reach"], True
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    runs, reaches = _run_in_snapshot(ctx, mixed)
+    runs, misses = _run_in_snapshot(ctx, mixed, code)
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "runs": {k: v.to_json() for k, v in runs.items()},
-            "reach": reach.to_json(reaches),
+            "reach": misses,
         }
         tmp = memo.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload), encoding="utf-8")
         tmp.replace(memo)
     except OSError:
         pass  # the verdict stands; only the memo is missing
-    return runs, reaches, False
+    return runs, misses, False
 
 
 def _run_in_snapshot(
-    ctx: Context, mixed: hybrid.Hybrid
-) -> tuple[dict[str, StageResult], dict[str, reach.Reach]]:
+    ctx: Context, mixed: hybrid.Hybrid, code: list[str]
+) -> tuple[dict[str, StageResult], dict[str, list[str]]]:
     from gatekeeper.gate import GateRequest, load_config, plan, run_gate
     from gatekeeper.push import snapshot
 
@@ -238,9 +242,9 @@ def _run_in_snapshot(
             record=False,
             options={"pytest": {"strict_skips": True}},
         )
-        reaches = reach.summarise(plan(request, ctx.plugins).contexts)
+        misses = reach.missing(plan(request, ctx.plugins), code)
         result = run_gate(request, ctx.plugins)
-        return {r.name: r for r in result.stages if r.name in names}, reaches
+        return {r.name: r for r in result.stages if r.name in names}, misses
 
 
 def _outside() -> Path:

@@ -3,20 +3,23 @@
 Moving a broken function into a directory no stage looks at (``scripts/`` outside mypy's
 targets, a path the gate's ``exclude`` drops) makes every check pass without fixing anything.
 A Python file the change adds, or adds lines to, must be checked by each code-checking stage
-of the run: file-local stages must have it among their files (or under their configured
-``paths``); whole-program stages must have it under their targets (``Stage.targets``).
+of the run: not dropped by the gate's ``exclude``, within the tool's own file selection
+(``Stage.selection``, read from the tool's configuration) and under the stage's ``paths``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gatekeeper import git
 from gatekeeper.guard import hybrid
-from gatekeeper.stage import StageContext, matches
+from gatekeeper.models import Finding
+from gatekeeper.stage import Stage, matches
+
+if TYPE_CHECKING:
+    from gatekeeper.gate import Plan
 
 HINT = (
     "move the code into a package the stages check, or have a person add its path to the "
@@ -24,51 +27,59 @@ HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Reach:
-    """What one stage looks at: target paths (a file under one is checked) or exact files."""
-
-    targets: tuple[str, ...] | None
-    files: frozenset[str]
-
-    def covers(self, path: str) -> bool:
-        if self.targets is None:
-            return path in self.files
-        return any(
-            t in ("", ".") or path == t or path.startswith(t.rstrip("/") + "/")
-            for t in self.targets
-        )
+def _under(path: str, targets: Sequence[str]) -> bool:
+    return any(
+        t in ("", ".") or path == t.rstrip("/") or path.startswith(t.rstrip("/") + "/")
+        for t in targets
+    )
 
 
-def summarise(contexts: Mapping[str, StageContext]) -> dict[str, Reach]:
-    """The reach of each code-checking stage among ``contexts``."""
-    out = {}
-    for name, ctx in contexts.items():
-        stage = ctx.stage
-        if stage.judges_change:
+def _checks_code(stage: Stage) -> bool:
+    if stage.judges_change:
+        return False
+    return stage.selection is not None or (stage.file_local and matches("x.py", stage.patterns))
+
+
+def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
+    """path -> why each code-checking stage of ``the_plan`` does not check it (only misses).
+
+    A stage checks a file when the gate's ``exclude`` keeps it, the tool's own selection
+    (``Stage.selection``: its config's files/include/exclude) takes it, and the stage's
+    configured ``paths`` (if any) contain it.
+    """
+    excluded = [str(p) for p in the_plan.config.get("exclude")]
+    out: dict[str, list[str]] = {}
+    for name in the_plan.order:
+        reg = the_plan.registered[name]
+        stage = reg.stage
+        decided = the_plan.decided.get(name)
+        if not _checks_code(stage) or (decided and decided.extra.get("skip_kind") != "scope"):
             continue
-        if stage.targets is not None:
-            out[name] = Reach(tuple(stage.targets(ctx)), frozenset())
-        elif stage.file_local and matches("x.py", stage.patterns):
-            if ctx.whole_tree and ctx.paths:
-                out[name] = Reach(tuple(ctx.paths), frozenset())
-            else:
-                out[name] = Reach(None, frozenset(ctx.files))
+        chosen = stage.selection(the_plan.root, the_plan.layout) if stage.selection else None
+        configured = [str(p) for p in the_plan.config.stage(name).get("paths") or []]
+        for path in paths:
+            why = ""
+            if excluded and matches(path, excluded):
+                why = f"{name}: the gate's exclude drops it"
+            elif chosen is not None and not chosen(path):
+                why = f"{name}: outside the files its configuration selects"
+            elif configured and not _under(path, configured):
+                why = f"{name}: checks only {', '.join(configured[:4])}"
+            if why:
+                out.setdefault(path, []).append(why)
     return out
 
 
-def to_json(reaches: Mapping[str, Reach]) -> dict[str, Any]:
-    return {
-        n: {"targets": list(r.targets) if r.targets is not None else None, "files": sorted(r.files)}
-        for n, r in reaches.items()
-    }
-
-
-def from_json(data: Mapping[str, Any]) -> dict[str, Reach]:
-    return {
-        n: Reach(tuple(v["targets"]) if v["targets"] is not None else None, frozenset(v["files"]))
-        for n, v in data.items()
-    }
+def code_paths(changed: Mapping[str, str]) -> list[str]:
+    """Python files the change adds or modifies that are neither tests nor rule files."""
+    return sorted(
+        p
+        for p, status in changed.items()
+        if status != "D"
+        and p.endswith(".py")
+        and not hybrid.is_test_file(p)
+        and not hybrid.is_rule_file(p)
+    )
 
 
 def _first_added_line(root: Path, base: str, tree: str, path: str, status: str) -> int:
@@ -87,24 +98,18 @@ def unchecked(
     base: str,
     tree: str,
     changed: Mapping[str, str],
-    reaches: Mapping[str, Reach],
-) -> list[Any]:
+    misses: Mapping[str, list[str]],
+) -> list[Finding]:
     """Findings for added code that some code-checking stage does not reach."""
-    from gatekeeper.models import Finding
-
     out = []
-    for path, status in sorted(changed.items()):
-        if status == "D" or not path.endswith(".py"):
-            continue
-        if hybrid.is_test_file(path) or hybrid.is_rule_file(path):
-            continue
-        missing = sorted(n for n, r in reaches.items() if not r.covers(path))
-        if not missing:
+    for path, why in sorted(misses.items()):
+        status = changed.get(path)
+        if status is None:
             continue
         line = _first_added_line(root, base, tree, path, status)
         if not line:
-            continue
-        where = "; ".join(_describe(n, reaches[n]) for n in missing)
+            continue  # the change only deleted or blanked lines here
+        stages = ", ".join(w.split(":", 1)[0] for w in why)
         out.append(
             Finding(
                 stage="tamper",
@@ -115,18 +120,11 @@ def unchecked(
                 column=0,
                 message=(
                     f"invariant 5 (added code is checked): {path} gets code from this change "
-                    f"but is not checked by {', '.join(missing)} ({where})"
+                    f"but {stages} never check it ({'; '.join(why)})"
                 ),
             )
         )
     return out
 
 
-def _describe(name: str, reach: Reach) -> str:
-    if reach.targets is None:
-        return f"{name} is not given this file (excluded from its files)"
-    shown = ", ".join(reach.targets[:5]) or "nothing"
-    return f"{name} checks only {shown}"
-
-
-__all__ = ["HINT", "Reach", "from_json", "summarise", "to_json", "unchecked"]
+__all__ = ["HINT", "code_paths", "missing", "unchecked"]

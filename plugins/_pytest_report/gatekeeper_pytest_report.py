@@ -41,17 +41,24 @@ def _take_nonce() -> str:
 _state: dict[str, Any] = {
     "nonce": _take_nonce(),
     "collected": 0,
+    "deselected": 0,
+    "test_files": 0,
     "outcomes": {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "xfailed": 0, "xpassed": 0},
     "failures": [],
     "collect_errors": [],
     "skips": [],
     "rewritten": [],
     "exitstatus": None,
+    # Tests that reported at all (run, skipped or errored): fewer than collected means the
+    # session stopped early (-x, --maxfail, --stepwise, pytest.exit, an interrupt).
+    "ran": 0,
+    "stopped": "",
 }
 _raised: dict[str, str] = {}  # nodeid -> the exception the test body raised
 _xfail_origin: dict[str, tuple[str, int]] = {}  # nodeid -> where pytest.xfail() was called
 _SKIPS = (pytest.skip.Exception, pytest.xfail.Exception, unittest.SkipTest)
 _FLAG = "gatekeeper_true_outcome"
+_seen: set[str] = set()
 
 
 def _crash(report: Any) -> dict[str, Any] | None:
@@ -83,15 +90,21 @@ def _recording(nodeid: str, runtest: Any) -> Any:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     _state["collected"] = len(session.items)
+    _state["test_files"] = len({item.nodeid.split("::")[0] for item in session.items})
     for item in session.items:
         # Innermost of all: a hook that swallows the exception around it cannot hide it here.
         item.runtest = _recording(item.nodeid, item.runtest)  # type: ignore[method-assign]
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    _state["deselected"] += len(items)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     # Under pytest-xdist the controller collects nothing itself; the workers tell it.
     _state["collected"] = max(_state["collected"], len(ids))
+    _state["test_files"] = max(_state["test_files"], len({i.split("::")[0] for i in ids}))
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -165,6 +178,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             {"nodeid": report.nodeid, "when": report.when, "claimed": claimed or report.outcome}
         )
         report.outcome = "failed"
+    if report.nodeid not in _seen:
+        _seen.add(report.nodeid)
+        _state["ran"] = len(_seen)
     outcome = _count(report)
     if outcome is not None:
         _state["outcomes"][outcome] += 1
@@ -188,6 +204,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller writes the one report
     _state["exitstatus"] = int(exitstatus)
+    why = session.shouldfail or session.shouldstop
+    _state["stopped"] = why if isinstance(why, str) else ("stopped" if why else "")
     target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
     if target:
         tmp = f"{target}.tmp"
