@@ -62,7 +62,7 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
             if excluded and matches(path, excluded):
                 why = f"{name}: the gate's exclude drops it"
             elif chosen is not None and not chosen(path):
-                why = f"{name}: outside the files its configuration selects"
+                why = f"{name}: outside the files it checks (its targets and its config's selection)"
             elif configured and not _under(path, configured):
                 why = f"{name}: checks only {', '.join(configured[:4])}"
             if why:
@@ -120,7 +120,7 @@ def unchecked(
                 column=0,
                 message=(
                     f"invariant 5 (added code is checked): {path} gets code from this change "
-                    f"but {stages} never check it ({'; '.join(why)})"
+                    f"but is not checked by {stages} ({'; '.join(why)})"
                 ),
             )
         )
