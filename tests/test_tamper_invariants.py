@@ -299,3 +299,13 @@ def test_no_base_is_said_loudly(repo: GateRepo, tmp_path: Path) -> None:
     )
     (note,) = by_stage(result)["tamper"].findings
     assert "NOTHING COULD BE COMPARED" in note.message
+
+
+def test_the_prompt_says_which_invariant_broke(cheated: RunResult) -> None:
+    from gatekeeper.loop import prompt
+
+    text = prompt.build(cheated, [], [], attempt=1, max_attempts=3, cap=6000)
+    assert len(text) <= 6000
+    assert "Invariant 2: the base's tests are the specification" in text
+    assert "Invariant 1: your code must pass the base's rules" in text
+    assert "Invariant 5:" in text

@@ -62,7 +62,7 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
             if excluded and matches(path, excluded):
                 why = f"{name}: the gate's exclude drops it"
             elif chosen is not None and not chosen(path):
-                why = f"{name}: outside the files it checks (its targets and its config's selection)"
+                why = f"{name}: outside the files it checks (its targets, its config's files)"
             elif configured and not _under(path, configured):
                 why = f"{name}: checks only {', '.join(configured[:4])}"
             if why:
