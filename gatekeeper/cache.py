@@ -32,10 +32,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
@@ -244,7 +245,7 @@ class StageCache:
             self.record(ctx.stage.name, result)
             return result
         if self.reuse:
-            hit = self.results.get(key)
+            hit = self.results.get(key) or self._from_whole_tree(ctx)
             if hit is not None:
                 return _replayed(hit, started)
         result = compute()
@@ -253,6 +254,35 @@ class StageCache:
         if self.store and result.status in STORABLE and self._same_key(ctx, key):
             self.stored += self.results.put(key, result)
         return result
+
+    def _from_whole_tree(self, ctx: StageContext) -> StageResult | None:
+        """A file-local stage's stored whole-tree result, narrowed to ``ctx``'s files.
+
+        The loop and ``gatekeeper run`` check the whole tree; the push that follows checks the
+        files its commits changed. When the stage can say what its findings for some files
+        are from its whole-tree result (:attr:`Stage.narrow`: the same tool, options and file
+        contents), the first answers the second without running the tool.
+        """
+        stage = ctx.stage
+        if ctx.whole_tree or stage.narrow is None or not stage.file_local or ctx.paths:
+            return None
+        whole = replace(ctx, files=ctx.selected, whole_tree=True)
+        if not set(ctx.files) <= set(whole.files):
+            return None
+        try:
+            hit = self.results.get(self.key(whole))
+            if hit is None:
+                return None
+            findings = fingerprint_all(ctx.root, stage.narrow(ctx, hit))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # a stored result the stage cannot narrow: it runs
+        failing = any(f.severity == "error" for f in findings)
+        return hit.with_(
+            status="failed" if failing else "passed",
+            findings=findings,
+            files_checked=len(ctx.files),
+            extra={**hit.extra, "narrowed_from_whole_tree": True},
+        )
 
     def lookup(self, ctx: StageContext) -> StageResult | None:
         """The stored result for ``ctx`` as it is now, replayed; None when there is none.

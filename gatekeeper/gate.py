@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import fastpath, git
-from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
+from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     GLOBAL_OPTIONS,
@@ -37,6 +37,7 @@ from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
+from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
 from gatekeeper.state import state_dir
@@ -76,9 +77,17 @@ class GateRequest:
     use_baseline: bool = True  # findings recorded in the baseline file do not block
     #: stage name -> options that override the config's (the tamper guard's hybrid run)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
+    mode: str | None = None
+    #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
+    change: ChangeBase | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the tools
     #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
     #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
     fast_path: bool = False
+    #: with ``fast_path``: fingerprints (and ``error:<stage>``) that blocked the previous run;
+    #: one of them still failing stops a full check still running, so it is handed back first
+    still_failing: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -135,7 +144,7 @@ def env_skips() -> tuple[str, ...]:
 
 def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     """Decide which stages run, with which files and interpreter, and which are skipped."""
-    root = git.repo_root(request.root)
+    root = project_root(request.root)
     plugins = plugins or load_plugins()
     config, registered = load_config(root, plugins)
     for name in (*request.only, *request.skip):
@@ -233,7 +242,7 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state),
+            env={**_tool_env(self.state), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
             selected=self._selected(stage, chosen, mine if whole else None),
@@ -358,10 +367,16 @@ def _compute(ctx: StageContext) -> StageResult:
     return run_stage(fresh)
 
 
-def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
+def _start(
+    ctx: StageContext,
+    cache: StageCache,
+    cacheable: bool,
+    handback: fastpath.Handback | None = None,
+) -> Callable[[], StageResult]:
     if ctx.fast_path:
         full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
-        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
+        lookup = cache.lookup if cacheable else lambda _c: None
+        return fastpath.work(ctx, lookup, _compute, full, handback)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
@@ -389,7 +404,12 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
+def _jobs(
+    the_plan: Plan,
+    cache: StageCache,
+    names: Sequence[str] | None = None,
+    handback: fastpath.Handback | None = None,
+) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
         if names is not None:
@@ -397,13 +417,28 @@ def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None)
                 continue
             ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
-        work = _start(ctx, cache, cacheable)
+        work = _start(ctx, cache, cacheable, handback)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
     return jobs
 
 
 def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
-    """Run the gate once and return the run's result (the caller reports and records it)."""
+    """Run the gate once and return the run's result (the caller reports and records it).
+
+    Started at the top of a repository holding several Python projects, each project is gated
+    with its own config (see :mod:`gatekeeper.projects`) and the runs are merged.
+    """
+    top = project_root(request.root)
+    subs = projects(top)
+    if subs == [""]:
+        return _run_one(request, plugins)
+    outcome = run_projects(request, top, subs, lambda one: _run_one(one, plugins))
+    if request.record:
+        _record(request.state or state_dir(top), outcome)
+    return outcome
+
+
+def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     plugins = plugins or load_plugins()
@@ -414,10 +449,12 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
     cache = _open_cache(the_plan, request)
-    jobs = _jobs(the_plan, cache)
+    handback = fastpath.Handback(request.still_failing) if request.fast_path else None
+    listener = fastpath.listen(request.listener, handback)
+    jobs = _jobs(the_plan, cache, handback=handback)
     for name, result in the_plan.decided.items():
-        if request.listener:
-            request.listener(name, result)
+        if listener:
+            listener(name, result)
     workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
     fail_fast = (
         request.fail_fast
@@ -426,19 +463,24 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     )
     confirmation_s: float | None = None
     try:
-        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=listener)
 
         def confirm(names: list[str]) -> dict[str, StageResult]:
             full = _jobs(the_plan, cache, names)
-            return execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            done = execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            return judge(done)
 
-        ran, confirmation_s = fastpath.settle({**the_plan.decided, **ran}, confirm)
+        # Judged (baseline, base of the change) before the fast path settles: a partial
+        # result whose findings are all existing must still be confirmed in full.
+        judge = ChangeJudge(request, the_plan, plugins, held if request.use_baseline else None)
+        ran, confirmation_s = fastpath.settle(judge({**the_plan.decided, **ran}), confirm)
     finally:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
-    stages = apply_baseline(stages, held if request.use_baseline else None)
+    # After judging: the guard's findings can be neither baselined nor existing.
     stages = _invariants(the_plan, request, plugins, stages)
+    base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
@@ -453,6 +495,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        base=base,
         confirmation_s=confirmation_s,
     )
     if request.record:

@@ -100,7 +100,17 @@ def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
 
     Against the working tree, untracked files that git does not ignore are changes too.
     """
-    args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", base]
+    # --relative: from a project in a subdirectory, its own files, relative to it (as
+    # list_files gives them); at the top of the repository it changes nothing.
+    args: Sequence[str] = [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=ACMRT",
+        "--relative",
+        base,
+    ]
     if head:
         return sorted(_split_z(git(root, *args, head)))
     untracked = _split_z(git(root, "ls-files", "-z", "--others", "--exclude-standard"))

@@ -18,7 +18,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from gatekeeper.errors import StageError
-from gatekeeper.models import Finding, Severity
+from gatekeeper.models import Finding, Severity, StageResult
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
 
 
@@ -53,6 +53,11 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param narrow: for a file-local stage, derives its findings for ``ctx.files`` from its
+        stored result of the whole tree (same tool, options and file contents), so a run
+        narrowed to a change (the push after a loop) needs no tool run. Called with the
+        narrowed context and the whole tree's result; :func:`narrow_by_file` serves a stage
+        whose findings for a file depend on that file alone. None: the stage runs.
     :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
         what is most likely to fail (tests that failed last time, tests the change affects)
         when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
@@ -84,6 +89,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
     fast_path: bool = False
     zero_config: Callable[[Path], tuple[bool, str]] | None = None
     selection: Callable[[Path, Layout], Callable[[str], bool] | None] | None = None
@@ -104,6 +110,12 @@ class Stage:
         if self.relevant is not None:
             return self.relevant
         return self.patterns + self.config_files
+
+
+def narrow_by_file(ctx: StageContext, whole: StageResult) -> list[Finding]:
+    """The findings of ``whole`` in ``ctx.files``: for stages that judge each file alone."""
+    wanted = set(ctx.files)
+    return [f for f in whole.findings if f.path in wanted]
 
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
@@ -291,11 +303,16 @@ class StageContext:
         hint: str = "",
         tool: str | None = None,
         stops_tool: bool = False,
+        subject: str = "",
+        measure: float | None = None,
     ) -> Finding:
         """Build a finding for this stage with a repo-relative path.
 
         ``stops_tool`` marks a finding that kept the tool from checking everything it was
-        asked to (it always blocks and is never baselined).
+        asked to (it always blocks, is never baselined and never existing). ``subject`` names
+        what the finding is about when it has a stable name (a test's node id, a function's
+        qualified name); ``measure`` is the size of the problem a ratchet compares with the
+        base (a complexity score). See :class:`~gatekeeper.models.Finding`.
         """
         return Finding(
             stage=self.stage.name,
@@ -309,4 +326,6 @@ class StageContext:
             fixable=fixable,
             hint=hint,
             stops_tool=stops_tool,
+            subject=subject,
+            measure=measure,
         )

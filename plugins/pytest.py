@@ -108,7 +108,15 @@ def failure_finding(ctx: StageContext, fail: dict[str, Any]) -> Finding:
         where_path, where_line = crash["path"], crash["line"]
     rule = "test-failed" if fail["when"] == "call" else f"test-{fail['when']}-error"
     message = crash_message(crash, str(fail.get("text") or ""))
-    return ctx.finding(rule, where_path, where_line, 0, f"{fail['nodeid']}: {message}", hint=HINT)
+    return ctx.finding(
+        rule,
+        where_path,
+        where_line,
+        0,
+        f"{fail['nodeid']}: {message}",
+        hint=HINT,
+        subject=str(fail["nodeid"]),  # a test failing at the base is the same failure
+    )
 
 
 def stopped_finding(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:

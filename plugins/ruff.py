@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
 SYNTAX_CODES = ("syntax-error", "invalid-syntax")
 SYNTAX_HINT = "fix the syntax error; nothing else in this file can be checked until then"
@@ -69,7 +70,12 @@ def own_selection(ctx: StageContext) -> set[str]:
     """The files ruff itself selects (``include``, ``exclude``, ``extend-exclude``, ignore
     files): a file passed by name is linted even outside ``include``, so the stage asks."""
     done = ctx.run_tool(["check", "--show-files"], ok=(0,))
-    return {ctx.relpath(line.strip()) for line in done.stdout.splitlines() if line.strip()}
+    listed = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    strange = [p for p in listed if not Path(p).is_absolute() or not Path(p).is_file()]
+    if strange:
+        # Not a list of files: whatever answered is not the ruff the stage can trust.
+        raise StageError(f"unexpected output of `ruff check --show-files`: {strange[0][:200]}")
+    return {ctx.relpath(p) for p in listed}
 
 
 def run(ctx: StageContext) -> list[Finding]:
@@ -100,5 +106,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="lint with ruff check",
             tool="ruff",
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            narrow=narrow_by_file,
         )
     )

@@ -26,10 +26,10 @@ def _paths(paths: list[str]) -> tuple[str, ...]:
     """The PATH arguments, relative to the current directory, as repo-relative paths."""
     if not paths:
         return ()
-    from gatekeeper import git
     from gatekeeper.paths import repo_paths
+    from gatekeeper.projects import project_root
 
-    return repo_paths(git.repo_root(), paths)
+    return repo_paths(project_root(), paths)
 
 
 def _same_stream(a: TextIO, b: TextIO) -> bool:
@@ -40,7 +40,9 @@ def _same_stream(a: TextIO, b: TextIO) -> bool:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gatekeeper.commands.options import report_options, use_color
+    from gatekeeper import git
+    from gatekeeper.change import resolve
+    from gatekeeper.commands.options import mode_of, report_options, use_color
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.outputs import parse_outputs, write_reports
     from gatekeeper.plugins import load_plugins
@@ -70,6 +72,8 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         listener=progress,
         use_baseline=not args.no_baseline,
+        mode=mode_of(args),
+        change=None if mode_of(args) else resolve(git.repo_root(), args.base),
     )
     try:
         result = run_gate(request, plugins)

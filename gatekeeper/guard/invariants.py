@@ -240,6 +240,9 @@ def _run_in_snapshot(
             jobs=ctx.request.jobs,
             state=state,
             record=False,
+            # Every finding of the hybrid counts: which of them the change's run also has
+            # (existing at the base or not) is decided by the comparison, not by a base run.
+            mode="all",
             options={"pytest": {"strict_skips": True}},
         )
         misses = reach.missing(plan(request, ctx.plugins), code)
@@ -271,20 +274,25 @@ def hidden(
     for result in change:
         status[result.name] = result.status
         for f in result.findings:
-            if f.blocking:
+            if _counts(f):  # present in the change's run (existing at the base or new)
                 mine[_key(f)].append(f.line)
     out: list[tuple[Finding | None, StageResult]] = []
     for name, result in runs.items():
         if result.status == "error" and status.get(name) != "error":
             out.append((None, result))
             continue
-        for f in sorted((f for f in result.findings if f.blocking), key=_by_line(mine)):
+        for f in sorted((f for f in result.findings if _counts(f)), key=_by_line(mine)):
             lines = mine.get(_key(f))
             if lines:
                 lines.remove(f.line if f.line in lines else lines[0])
                 continue
             out.append((f, result))
     return out
+
+
+def _counts(f: Finding) -> bool:
+    """An error the baseline does not hold (whether or not it is existing at the base)."""
+    return f.stops_tool or (f.severity == "error" and not f.baselined)
 
 
 def _by_line(mine: dict[tuple[str, str, str, str], list[int]]) -> Any:

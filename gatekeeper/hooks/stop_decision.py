@@ -74,7 +74,14 @@ def _limits(root: Path, args: argparse.Namespace) -> Limits:
     )
 
 
-def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) -> Outcome:
+def _run(
+    root: Path,
+    state: Path,
+    hook: HookInput,
+    base: str | None,
+    args: Any,
+    still: frozenset[str] = frozenset(),
+) -> Outcome:
     from gatekeeper.gate import GateRequest, run_gate
 
     only = tuple(args.stage)
@@ -89,6 +96,7 @@ def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) 
         state=state,
         record=False,
         fast_path=True,
+        still_failing=still,
     )
     try:
         run = run_gate(request)
@@ -141,7 +149,8 @@ def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
     state = state_dir(root)
     sess = session.load(state, hook.session_id, git.head_sha(root))
     limits = _limits(root, args)
-    outcome = _run(root, state, hook, sess.base, args)
+    still = sess.blocks[-1] if sess.blocks else frozenset()
+    outcome = _run(root, state, hook, sess.base, args, still)
     extra: dict[str, Any] = {"stop_hook_active": hook.stop_hook_active}
     agent = getattr(args, "agent", None) or hook.agent
     if agent:
