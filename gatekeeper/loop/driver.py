@@ -174,6 +174,13 @@ class _Driver:
     def terminal(self, run: RunResult, *, first: bool = False) -> str | None:
         if tamper_findings(run):
             return "tamper"
+        if run.verdict == "passed" and run.left_out:
+            # Clean means every stage ran: a stage left out vouches for nothing.
+            self.notify(
+                f"not clean: {', '.join(run.left_out)} left out on request (--skip / "
+                "GATEKEEPER_SKIP); turn a stage off in config to leave it out on purpose"
+            )
+            return "error"
         if run.verdict == "passed":
             return "clean"
         if first and run.verdict == "error":
