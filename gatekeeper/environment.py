@@ -22,7 +22,9 @@ from gatekeeper.errors import GatekeeperError
 from gatekeeper.process import ProcessTimeout, run_process
 
 _PROBE = """
-import importlib.util, importlib.metadata, json, sys
+import importlib.util, importlib.metadata, json, os, sys
+# `-c` puts the working directory first: a `pytest.py` there is not the tool.
+sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
 out = {"python": sys.version.split()[0], "tools": {}}
 for mod, dist in json.loads(sys.argv[1]).items():
     try:
@@ -94,6 +96,11 @@ def _roots(root: Path) -> list[Path]:
     ).strip()
     main = Path(common).parent if common and Path(common).name == ".git" else None
     return [root, main] if main is not None and main != root else [root]
+
+
+def repository_dirs(root: Path) -> list[Path]:
+    """The checkouts of ``root``'s repository that an editable install may point into."""
+    return _roots(root)
 
 
 def _venv_on_path(own_venv: Path) -> Path | None:

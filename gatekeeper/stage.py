@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from gatekeeper import launch
 from gatekeeper.errors import StageError
 from gatekeeper.models import Finding, Severity
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
@@ -198,11 +199,52 @@ class StageContext:
         *,
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
+        preload: Sequence[str] = (),
     ) -> Completed:
-        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage."""
+        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage.
+
+        The tool starts through :mod:`gatekeeper.launch`: a module in the repository root
+        cannot stand in for it (or for the modules in ``preload``, imported with it), and for
+        a stage that runs the project's code the checked tree's packages come first on the
+        path. A package of the tree that still resolves elsewhere (an editable install of
+        another checkout) is a :class:`StageError` naming the install; the tool never runs.
+        """
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
-        return self.run([str(self.python), "-m", self.stage.tool, *args], ok=ok, env=env)
+        argv = self.tool_argv(self.stage.tool, args, preload=preload)
+        done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env)
+        why = launch.stray(done.returncode, done.stderr)
+        if why is not None:
+            raise StageError(
+                f"{why}: the tests would run another checkout's code, not this tree's",
+                "uninstall the editable install or reinstall it from this checkout "
+                "(`pip install -e .`), or let the gate find the package (a top-level or src/ "
+                "package)",
+            )
+        if done.returncode == launch.STRAY_EXIT and launch.STRAY_EXIT not in set(ok):
+            raise StageError(
+                f"{self.stage.tool} exited with code {done.returncode}", tail(done.output)
+            )
+        return done
+
+    def tool_argv(
+        self, module: str, args: Sequence[str], *, preload: Sequence[str] = ()
+    ) -> list[str]:
+        """The command line of ``python -m module args`` for this stage (see :meth:`run_tool`)."""
+        if not self.stage.needs_project_python:
+            return launch.module_argv(self.python, module, args, preload=preload)
+        from gatekeeper.environment import repository_dirs
+
+        return launch.module_argv(
+            self.python,
+            module,
+            args,
+            roots=launch.package_roots(self.root, self.layout.packages),
+            preload=preload,
+            owned=launch.top_names(self.layout.packages),
+            tree=self.root,
+            repo=repository_dirs(self.root),
+        )
 
     def relpath(self, path: str | Path) -> str:
         """A tool's path (absolute or relative to the root) as a repo-relative POSIX path."""

@@ -147,7 +147,9 @@ def run(ctx: StageContext) -> list[Finding]:
         path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
         env = {"GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
         argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
-        done = ctx.run_tool([*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env)
+        done = ctx.run_tool(
+            [*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env, preload=(REPORTER,)
+        )
         data = read_report(report, done.returncode, done.output)
     findings = parse(ctx, data)
     judge(data, findings, done.returncode, done.output)
