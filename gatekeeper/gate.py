@@ -30,7 +30,7 @@ from gatekeeper.config import (
     validate,
     validate_mapping,
 )
-from gatekeeper.environment import Probe, probe, project_python
+from gatekeeper.environment import Probe, probe, project_python, remember
 from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
@@ -39,6 +39,7 @@ from gatekeeper.plugins import PluginSet, Registered, load_plugins
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
 from gatekeeper.state import state_dir
+from gatekeeper.userstate import pycache_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
@@ -88,6 +89,7 @@ class Plan:
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
 
 
 def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
@@ -143,6 +145,7 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     }
     state = request.state or state_dir(root)
     project_probe, own_probe = _probes(py, Path(sys.executable), tools, state)
+    the_plan.environment = project_probe.record()
     planner = _Planner(
         the_plan,
         request,
@@ -218,7 +221,7 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state),
+            env=_tool_env(self.state, stage),
             base=self.plan.base,
             trigger=self.request.trigger,
         )
@@ -238,7 +241,7 @@ class _Planner:
             py = self.own_probe.python
         if version is not None:
             self.plan.tools[stage.tool] = version
-            return py
+            return self._untampered(stage, py)
         project = self.project_probe.python
         install = f"`{project} -m pip install {stage.package or stage.tool}`"
         if explicit:
@@ -253,6 +256,21 @@ class _Planner:
                 "skipped",
                 f"{stage.tool} is not installed in {project} ({install} enables it)",
             )
+        return None
+
+    def _untampered(self, stage: Stage, python: Path) -> Path | None:
+        """``python``, unless its start-up sets variables that steer the tools (an error)."""
+        probe = self.project_probe if python == self.project_probe.python else self.own_probe
+        if not probe.set_at_startup:
+            return python
+        names = ", ".join(sorted(probe.set_at_startup))
+        self._decide(
+            stage,
+            "error",
+            f"{python} sets {names} when it starts (from a .pth file or sitecustomize in its "
+            "environment, outside the checked tree): it would steer the tools; remove it "
+            f"(the start-up files are listed under `environment` in the JSON report)",
+        )
         return None
 
     def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,14 +309,31 @@ def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bo
     return ""
 
 
-def _tool_env(state: Path) -> dict[str, str]:
-    # Tool caches go under .gatekeeper/ so a check never writes into the working tree.
-    return {
-        "PYTHONDONTWRITEBYTECODE": "1",
+#: A path that can never exist (a "directory" inside a device file).
+NOWHERE = os.path.join(os.devnull, "gatekeeper")
+
+
+def _tool_env(state: Path, stage: Stage) -> dict[str, str]:
+    """The variables every tool of ``stage`` runs with.
+
+    Tool caches go under ``.gatekeeper/`` so a check never writes into the working tree.
+    Bytecode is read and written only under the user's state directory
+    (``PYTHONPYCACHEPREFIX``): a stale or planted ``__pycache__`` entry in the tree, which is
+    not part of what git names, never stands in for its source. Tools that only read the code
+    (linters, type checkers) get no home directory, so user-level configuration
+    (``~/.config/ruff``, ``~/.config/mypy``, ``~/.mypy.ini``) cannot decide the verdict;
+    tests and builds keep it, as the project's own tests may need it (git's identity).
+    """
+    env = {
+        "PYTHONPYCACHEPREFIX": str(pycache_dir()),
         "MYPY_CACHE_DIR": str(state / "tools" / "mypy-cache"),
         "RUFF_CACHE_DIR": str(state / "tools" / "ruff-cache"),
         "NO_COLOR": "1",
     }
+    if not stage.needs_project_python:
+        user_base = os.environ.get("PYTHONUSERBASE") or str(Path.home() / ".local")
+        env.update(HOME=NOWHERE, XDG_CONFIG_HOME=NOWHERE, PYTHONUSERBASE=user_base)
+    return env
 
 
 def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
@@ -353,6 +388,8 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     held = load_baseline(root, the_plan.config.get("baseline"), request.head)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
+    # What is on disk before the stages run, to prove they all read the same tree.
+    before = tree if not request.head else git.tree_hash(root)
     cache = _open_cache(the_plan, request)
     jobs = _jobs(the_plan, cache)
     for name, result in the_plan.decided.items():
@@ -370,6 +407,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         cache.close()
     results = {**the_plan.decided, **ran}
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    stages += _unchanged(the_plan, before, ran)
     stages = apply_baseline(stages, held if request.use_baseline else None)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
@@ -385,10 +423,44 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        environment={**the_plan.environment, "changed": remember(the_plan.environment)},
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)
     return outcome
+
+
+#: The name of the result that says the tree changed while the stages ran.
+TREE_CHANGED = "tree-changed"
+
+
+def _unchanged(
+    the_plan: Plan, before: str, ran: Mapping[str, StageResult]
+) -> tuple[StageResult, ...]:
+    """An ``error`` result when the tree on disk is not the one the run started with.
+
+    A test (or any tool) that rewrites files while the gate runs would make the stages after
+    it read another tree than the one the verdict names. Stages that write by design
+    (:attr:`Stage.writes`) are the exception.
+    """
+    if not ran or any(the_plan.registered[n].stage.writes for n in ran):
+        return ()
+    after = git.tree_hash(the_plan.root)
+    if after == before:
+        return ()
+    changed = git.git(the_plan.root, "diff-tree", "-r", "--name-only", before, after).split()
+    listed = ", ".join(changed[:10]) + (
+        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    )
+    return (
+        StageResult(
+            TREE_CHANGED,
+            "error",
+            reason=f"files changed while the stages ran ({listed or 'the tree'}): the verdict "
+            "would be about no single tree; a test or tool wrote into the repository — make "
+            "it write to a temporary directory (pytest's tmp_path)",
+        ),
+    )
 
 
 def _record(state: Path, result: RunResult) -> None:

@@ -147,7 +147,8 @@ def interpreter_stamp(python: Path) -> str:
 
     The resolved binary with its size and mtime, and the mtime of each of its site-packages
     directories: installing, upgrading or removing a distribution adds or removes a
-    ``*.dist-info`` entry there, which changes the directory's mtime.
+    ``*.dist-info`` entry there, which changes the directory's mtime. The ``.pth`` files and
+    ``*customize.py`` modules there count on their own (size and mtime): they run at start-up.
     """
     parts = [str(python)]
     try:
@@ -161,6 +162,11 @@ def interpreter_stamp(python: Path) -> str:
         for site in sorted(prefix.glob(pattern)):
             with contextlib.suppress(OSError):
                 parts.append(f"{site}:{site.stat().st_mtime_ns}")
+            # Start-up code edited in place leaves the directory's mtime alone.
+            for startup in sorted([*site.glob("*.pth"), *site.glob("*customize.py")]):
+                with contextlib.suppress(OSError):
+                    st = startup.stat()
+                    parts.append(f"{startup.name}:{st.st_size}:{st.st_mtime_ns}")
     cfg = prefix / "pyvenv.cfg"
     with contextlib.suppress(OSError):
         parts.append(f"cfg:{cfg.stat().st_mtime_ns}")

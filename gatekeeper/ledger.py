@@ -169,6 +169,7 @@ def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
         "errors": [s.name for s in run.stages if s.status == "error"],
         "fingerprints": sorted({f.fingerprint for f in blocking}),
         "findings": [describe(f) for f in blocking[:MAX_DESCRIBED]],
+        "environment": run.environment,
     }
     record.update(extra)
     return record

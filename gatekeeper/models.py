@@ -114,6 +114,9 @@ class RunResult:
     trigger: str = "person"
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
+    #: The project interpreter's environment: start-up files, variables its start-up set,
+    #: and what changed since the last run with it (``changed``).
+    environment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
@@ -133,6 +136,7 @@ class RunResult:
             "trigger": self.trigger,
             "started_at": self.started_at,
             "tools": dict(sorted(self.tools.items())),
+            "environment": self.environment,
             "stages": [s.to_json() for s in self.stages],
         }
 

@@ -15,10 +15,13 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 from gatekeeper.errors import GatekeeperError
 
@@ -32,6 +35,16 @@ def user_state_dir() -> Path:
     path = Path(base) / "gatekeeper"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def pycache_dir() -> Path:
+    """Where the tools' bytecode is kept (``PYTHONPYCACHEPREFIX``), never in a checked tree."""
+    return user_state_dir() / "pycache"
+
+
+def forget_bytecode(tree: Path) -> None:
+    """Remove the bytecode kept for the files under ``tree`` (a snapshot that is gone)."""
+    shutil.rmtree(pycache_dir() / tree.resolve().relative_to(tree.anchor), ignore_errors=True)
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,3 +86,25 @@ def sign(data: bytes) -> str:
 def verify(data: bytes, mac: object) -> bool:
     """True when ``mac`` is :func:`sign` of ``data`` (compared in constant time)."""
     return isinstance(mac, str) and hmac.compare_digest(sign(data), mac)
+
+
+def seal(payload: Any) -> str:
+    """``payload`` as JSON text carrying its signature (see :func:`unseal`)."""
+    body = json.dumps(payload, sort_keys=True)
+    return json.dumps({"sealed": body, "mac": sign(body.encode("utf-8"))})
+
+
+def unseal(text: str) -> Any:
+    """The payload :func:`seal` wrote, or None when the text is not that (a file written
+    without the key: damaged, from an older version, or forged).
+
+    :raises GatekeeperError: the key itself cannot be trusted (see :func:`signing_key`).
+    """
+    try:
+        outer = json.loads(text)
+        body = outer["sealed"]
+        if not isinstance(body, str) or not verify(body.encode("utf-8"), outer.get("mac")):
+            return None
+        return json.loads(body)
+    except (ValueError, KeyError, TypeError):
+        return None

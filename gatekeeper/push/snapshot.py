@@ -25,7 +25,7 @@ from types import FrameType
 from gatekeeper import git
 from gatekeeper.process import kill_all
 from gatekeeper.push import submodules
-from gatekeeper.userstate import user_state_dir
+from gatekeeper.userstate import forget_bytecode, user_state_dir
 
 SNAPSHOTS = "snapshots"
 
@@ -52,6 +52,7 @@ def sweep(root: Path) -> None:
         for entry in base.iterdir():
             pid = entry.name.split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
+                forget_bytecode(entry / "tree")
                 shutil.rmtree(entry, ignore_errors=True)
     git.git(root, "worktree", "prune", check=False)
 
@@ -105,6 +106,7 @@ def checkout(root: Path, commit: str) -> Iterator[Path]:
             # Tools may still be writing into the tree when we are interrupted: stop them first.
             kill_all()
             git.git(root, "worktree", "remove", "--force", str(tree), check=False)
+            forget_bytecode(tree)
             shutil.rmtree(holder, ignore_errors=True)
             git.git(root, "worktree", "prune", check=False)
 
