@@ -25,8 +25,8 @@ def project_venv(repo: Path, env: dict[str, str]) -> Path:
 def pip_install_editable(python: Path, project: Path, env: dict[str, str]) -> None:
     """``pip install -e project`` into ``python``'s environment, for real (no network)."""
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
-        + ["-e", str(project)],
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e"]
+        + [str(project)],
         env=env,
         capture_output=True,
         text=True,

@@ -81,8 +81,8 @@ def test_a_linked_worktree_runs_its_own_code_not_the_installed_checkout(
     pr.git("worktree", "add", "-q", "-b", "t1-linked", str(linked), "main")
     (linked / "src" / "calc" / "__init__.py").write_text(BAD)
     done = subprocess.run(
-        [str(pr.path / ".venv" / "bin" / "python"), "-m", "gatekeeper"]
-        + ["run", "--stage", "pytest", "--no-cache"],
+        [str(pr.path / ".venv" / "bin" / "python"), "-m", "gatekeeper", "run"]
+        + ["--stage", "pytest", "--no-cache"],
         cwd=linked,
         env=pr.repo.env,
         capture_output=True,
