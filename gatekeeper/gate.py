@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import git
-from gatekeeper.baseline import apply_baseline
+from gatekeeper.baseline import Baseline, apply_baseline
 from gatekeeper.baseline import load as load_baseline
+from gatekeeper.baseline import load_at_base as load_baseline_at_base
 from gatekeeper.cache import StageCache, cache_allowed
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
@@ -385,7 +386,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
-    held = load_baseline(root, the_plan.config.get("baseline"), request.head)
+    held = _baseline(request, the_plan)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
     # What is on disk before the stages run, to prove they all read the same tree.
@@ -461,6 +462,19 @@ def _unchanged(
             "it write to a temporary directory (pytest's tmp_path)",
         ),
     )
+
+
+def _baseline(request: GateRequest, the_plan: Plan) -> Baseline | None:
+    """The baseline that counts: the base's, unless a person runs the gate on their tree.
+
+    For the pre-push hook, CI, the loop and an agent the change under check could have
+    recorded its own findings (``gatekeeper baseline``, or a ``baseline`` setting pointing
+    at a new file), so only what the base of the change recorded lets a finding through.
+    """
+    base = request.compare_to or request.base
+    if request.trigger != "person" and base:
+        return load_baseline_at_base(the_plan.root, base)
+    return load_baseline(the_plan.root, the_plan.config.get("baseline"), request.head)
 
 
 def _record(state: Path, result: RunResult) -> None:

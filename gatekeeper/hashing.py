@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from gatekeeper.userstate import seal, unseal
 
 INDEX_NAME = "hash-index.json"
 INDEX_VERSION = 1
@@ -67,7 +68,9 @@ class FileHasher:
         if self.path is None:
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            # Signed: a forged entry (a stat matched to another content's hash) would make
+            # the cache replay a result for content that was never checked.
+            data = unseal(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # missing or corrupt: start over, it is only a shortcut
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
@@ -121,7 +124,7 @@ class FileHasher:
             if len(entries) > MAX_ENTRIES:
                 keep = sorted(entries, key=lambda k: k not in self._seen)[:MAX_ENTRIES]
                 entries = {k: entries[k] for k in keep}
-            text = json.dumps({"version": INDEX_VERSION, "entries": entries})
+            text = seal({"version": INDEX_VERSION, "entries": entries})
             self._dirty = False
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
