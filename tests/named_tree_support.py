@@ -22,11 +22,13 @@ def project_venv(repo: Path, env: dict[str, str]) -> Path:
     return venv / "bin" / "python"
 
 
+PIP_INSTALL = ("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation")
+
+
 def pip_install_editable(python: Path, project: Path, env: dict[str, str]) -> None:
     """``pip install -e project`` into ``python``'s environment, for real (no network)."""
     done = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e"]
-        + [str(project)],
+        [str(python), *PIP_INSTALL, "-e", str(project)],
         env=env,
         capture_output=True,
         text=True,

@@ -34,6 +34,7 @@ enabled = false
 [tool.gatekeeper.stages.mypy]
 enabled = false
 """
+GATE_PYTEST = ("-m", "gatekeeper", "run", "--stage", "pytest", "--no-cache")
 GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
 BAD = "def add(a: int, b: int) -> int:\n    return a - b\n"
 TEST = "from calc import add\n\n\ndef test_add() -> None:\n    assert add(1, 2) == 3\n"
@@ -81,8 +82,7 @@ def test_a_linked_worktree_runs_its_own_code_not_the_installed_checkout(
     pr.git("worktree", "add", "-q", "-b", "t1-linked", str(linked), "main")
     (linked / "src" / "calc" / "__init__.py").write_text(BAD)
     done = subprocess.run(
-        [str(pr.path / ".venv" / "bin" / "python"), "-m", "gatekeeper", "run"]
-        + ["--stage", "pytest", "--no-cache"],
+        [str(pr.path / ".venv" / "bin" / "python"), *GATE_PYTEST],
         cwd=linked,
         env=pr.repo.env,
         capture_output=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import py_compile
-import sys
 from pathlib import Path
 
 from named_tree_support import project_venv
