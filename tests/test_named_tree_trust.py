@@ -93,7 +93,7 @@ def test_a_fixer_that_rewrites_the_pre_push_hook_ends_the_loop_as_tamper(
 
 def _event(repo: GateRepo, event: str) -> dict[str, Any]:
     payload = {"session_id": "s-base", "cwd": str(repo.path), "hook_event_name": event}
-    done = repo.gate("hook", "claude-stop", input=json.dumps(payload))
+    done = repo.gate("hook", "claude-stop", "--stage", "ruff", input=json.dumps(payload))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else {}
 
@@ -112,6 +112,7 @@ def test_the_session_base_is_fixed_at_session_start_out_of_the_agents_reach(
     ledger = gate_repo.path / ".gatekeeper" / "ledger.jsonl"
     head = gate_repo.git("rev-parse", "HEAD").strip()
     forged = {"kind": "hook", "session_id": "s-base", "base": head, "decision": "stop"}
+    ledger.parent.mkdir(exist_ok=True)
     with ledger.open("a", encoding="utf-8") as out:
         out.write(json.dumps(forged) + "\n")
     decision = _event(gate_repo, "Stop")
