@@ -36,10 +36,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
@@ -224,8 +225,7 @@ class StageCache:
             "python": self._stamp(ctx.python),
             "project_python": self._stamp(ctx.project_python),
             "layout": asdict(ctx.layout),
-            "files": sorted(ctx.files),
-            "whole_tree": ctx.whole_tree,
+            **_scope_material(ctx),
             "base": ctx.base if stage.tool is None else None,
             "env": _tool_environment(),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
@@ -254,16 +254,58 @@ class StageCache:
             self.record(ctx.stage.name, result)
             return result
         if self.reuse:
-            hit = self.results.get(key)
+            hit = self.results.get(key) or self._from_whole_tree(ctx)
             if hit is not None:
-                extra = {**hit.extra, "cached_duration_s": round(hit.duration_s, 3)}
-                return hit.with_(cached=True, duration_s=time.monotonic() - started, extra=extra)
+                return _replayed(hit, started)
         result = compute()
         self.record(ctx.stage.name, result)
         # Files edited while the stage ran: the result belongs to neither version; keep none.
         if self.store and result.status in STORABLE and self._same_key(ctx, key):
             self.stored += self.results.put(key, result)
         return result
+
+    def _from_whole_tree(self, ctx: StageContext) -> StageResult | None:
+        """A file-local stage's stored whole-tree result, narrowed to ``ctx``'s files.
+
+        The loop and ``gatekeeper run`` check the whole tree; the push that follows checks the
+        files its commits changed. When the stage can say what its findings for some files
+        are from its whole-tree result (:attr:`Stage.narrow`: the same tool, options and file
+        contents), the first answers the second without running the tool.
+        """
+        stage = ctx.stage
+        if ctx.whole_tree or stage.narrow is None or not stage.file_local or ctx.paths:
+            return None
+        whole = replace(ctx, files=ctx.selected, whole_tree=True)
+        if not set(ctx.files) <= set(whole.files):
+            return None
+        try:
+            hit = self.results.get(self.key(whole))
+            if hit is None:
+                return None
+            findings = fingerprint_all(ctx.root, stage.narrow(ctx, hit))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # a stored result the stage cannot narrow: it runs
+        failing = any(f.severity == "error" for f in findings)
+        return hit.with_(
+            status="failed" if failing else "passed",
+            findings=findings,
+            files_checked=len(ctx.files),
+            extra={**hit.extra, "narrowed_from_whole_tree": True},
+        )
+
+    def lookup(self, ctx: StageContext) -> StageResult | None:
+        """The stored result for ``ctx`` as it is now, replayed; None when there is none.
+
+        Nothing is computed or stored; ``--no-cache`` and a key that cannot be taken give None.
+        """
+        started = time.monotonic()
+        if not self.reuse:
+            return None
+        try:
+            hit = self.results.get(self.key(ctx))
+        except (OSError, ValueError, TypeError):
+            return None
+        return _replayed(hit, started) if hit is not None else None
 
     def _same_key(self, ctx: StageContext, key: str) -> bool:
         try:
@@ -295,6 +337,26 @@ class StageCache:
             _write_json(self._timings_path, merged)
         if self.stored:  # a run that only replayed cannot have grown the cache
             self.results.prune()
+
+
+def _replayed(hit: StageResult, started: float) -> StageResult:
+    extra = {**hit.extra, "cached_duration_s": round(hit.duration_s, 3)}
+    return hit.with_(cached=True, duration_s=time.monotonic() - started, extra=extra)
+
+
+def _scope_material(ctx: StageContext) -> dict[str, Any]:
+    """What the run's scope adds to the key.
+
+    A whole-program stage that runs a tool (type checker, tests, build) checks the whole
+    program whatever the change touched, so its result of a tree is the same for a whole-tree
+    run (``gatekeeper run``, the loop) and a run narrowed to a change (the push gate): the
+    scope only decides *whether* it runs. Stages that check the files in scope, and tool-less
+    stages (a change judge, a command) that may read ``ctx.files``, keep the scope in the key.
+    """
+    stage = ctx.stage
+    if stage.file_local or stage.tool is None or stage.judges_change:
+        return {"files": sorted(ctx.files), "whole_tree": ctx.whole_tree}
+    return {}
 
 
 def _tool_environment() -> dict[str, str]:

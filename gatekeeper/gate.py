@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -16,11 +17,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import git
-from gatekeeper.baseline import Baseline, apply_baseline
+from gatekeeper import fastpath, git
+from gatekeeper.baseline import Baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.baseline import load_at_base as load_baseline_at_base
 from gatekeeper.cache import StageCache, cache_allowed
+from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     GLOBAL_OPTIONS,
@@ -37,6 +39,7 @@ from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
+from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, matches
 from gatekeeper.state import state_dir
@@ -75,6 +78,14 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
+    mode: str | None = None
+    #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
+    change: ChangeBase | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the tools
+    #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
+    #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
+    fast_path: bool = False
 
 
 @dataclass
@@ -132,7 +143,7 @@ def env_skips() -> tuple[str, ...]:
 
 def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     """Decide which stages run, with which files and interpreter, and which are skipped."""
-    root = git.repo_root(request.root)
+    root = project_root(request.root)
     plugins = plugins or load_plugins()
     config, registered = load_config(root, plugins)
     for name in (*request.only, *request.skip):
@@ -188,6 +199,7 @@ class _Planner:
     project_probe: Probe
     own_probe: Probe
     state: Path
+    tree_files: list[str] | None = None
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
@@ -196,7 +208,7 @@ class _Planner:
         # --skip / GATEKEEPER_SKIP leaves it out.
         guarded = self.request.trigger in stage.default_triggers
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
-        default = user.get("enabled", stage.default_enabled) and not self.request.only
+        default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)
@@ -206,7 +218,8 @@ class _Planner:
         if python is None:
             return
         files, whole = self.scope
-        mine = tuple(f for f in files if matches(f, stage.patterns))
+        chosen = self._selection(stage)
+        mine = tuple(f for f in files if matches(f, stage.patterns) and chosen(f))
         reason = _scope_skip(stage, mine, files, whole)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
@@ -222,10 +235,32 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state, stage),
+            env={**_tool_env(self.state, stage), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
+            selected=self._selected(stage, chosen, mine if whole else None),
         )
+        self.plan.contexts[stage.name] = fastpath.enabled_for(
+            self.plan.contexts[stage.name], self.request.fast_path
+        )
+
+    def _selection(self, stage: Stage) -> Callable[[str], bool]:
+        """The tool's own file selection from the project's config (every file when none)."""
+        chosen = stage.selection(self.plan.root, self.plan.layout) if stage.selection else None
+        return chosen or _every_file
+
+    def _selected(
+        self, stage: Stage, chosen: Callable[[str], bool], known: tuple[str, ...] | None
+    ) -> tuple[str, ...]:
+        """Every file of the tree the tool selects (the scope's own files in a whole run)."""
+        if known is not None:
+            return known
+        if self.tree_files is None:
+            excluded = [str(p) for p in self.plan.config.get("exclude")]
+            self.tree_files = [
+                f for f in git.list_files(self.plan.root) if not matches(f, excluded)
+            ]
+        return tuple(f for f in self.tree_files if matches(f, stage.patterns) and chosen(f))
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
@@ -298,12 +333,23 @@ def _probes(py: Path, own: Path, tools: set[tuple[str, str]], state: Path) -> tu
         return probe(py, tools, cache=state), mine.result()
 
 
+def _every_file(path: str) -> bool:
+    return True
+
+
 def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
-    """Why the change gives the stage nothing to do ("" when it has work)."""
+    """Why the change gives the stage nothing to do ("" when it has work).
+
+    ``mine`` are the changed files the tool itself selects: with a tool's own selection
+    (mypy's ``files``, pyright's ``include``), a changed file outside it is no reason to run.
+    """
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
+    if stage.selection is not None and stage.relevant is None:
+        config = any(matches(f, stage.config_files) for f in files)
+        return "" if whole or mine or config else "no relevant files changed"
     relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
     if not stage.file_local and not relevant:
         return "no relevant files changed"
@@ -337,18 +383,24 @@ def _tool_env(state: Path, stage: Stage) -> dict[str, str]:
     return env
 
 
+def _compute(ctx: StageContext) -> StageResult:
+    timeout = float(ctx.options["timeout"])
+    # Fresh facts too: a fast-path stage runs twice (fast path, full check) in one run.
+    fresh = dataclasses.replace(ctx, deadline=time.monotonic() + timeout, facts={})
+    fresh.cache_dir.mkdir(parents=True, exist_ok=True)
+    return run_stage(fresh)
+
+
 def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
-    def compute() -> StageResult:
-        timeout = float(ctx.options["timeout"])
-        fresh = StageContext(**{**ctx.__dict__, "deadline": time.monotonic() + timeout})
-        fresh.cache_dir.mkdir(parents=True, exist_ok=True)
-        return run_stage(fresh)
+    if ctx.fast_path:
+        full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
+        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
         if cacheable:
-            return cache.run(ctx, compute)
-        result = compute()
+            return cache.run(ctx, lambda: _compute(ctx))
+        result = _compute(ctx)
         cache.record(ctx.stage.name, result)
         return result
 
@@ -370,9 +422,13 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
+def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
+        if names is not None:
+            if name not in names:
+                continue
+            ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
         work = _start(ctx, cache, cacheable)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
@@ -380,9 +436,25 @@ def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
 
 
 def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
-    """Run the gate once and return the run's result (the caller reports and records it)."""
+    """Run the gate once and return the run's result (the caller reports and records it).
+
+    Started at the top of a repository holding several Python projects, each project is gated
+    with its own config (see :mod:`gatekeeper.projects`) and the runs are merged.
+    """
+    top = project_root(request.root)
+    subs = projects(top)
+    if subs == [""]:
+        return _run_one(request, plugins)
+    outcome = run_projects(request, top, subs, lambda one: _run_one(one, plugins))
+    if request.record:
+        _record(request.state or state_dir(top), outcome)
+    return outcome
+
+
+def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plugins = plugins or load_plugins()
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
@@ -402,18 +474,29 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         if request.fail_fast is not None
         else bool(the_plan.config.get("fail_fast"))
     )
+    confirmation_s: float | None = None
     try:
         ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+
+        def confirm(names: list[str]) -> dict[str, StageResult]:
+            full = _jobs(the_plan, cache, names)
+            done = execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            return judge(done)
+
+        # Judged (baseline, base of the change) before the fast path settles: a partial
+        # result whose findings are all existing must still be confirmed in full.
+        judge = ChangeJudge(request, the_plan, plugins, held if request.use_baseline else None)
+        ran, confirmation_s = fastpath.settle(judge({**the_plan.decided, **ran}), confirm)
     finally:
         cache.close()
-    results = {**the_plan.decided, **ran}
+    results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
-    stages += _unchanged(the_plan, before, ran)
-    stages = apply_baseline(stages, held if request.use_baseline else None)
+    stages += _unchanged(the_plan, before)
+    base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
-    verdict = verdict_of(stages, all_skipped_ok=all_scope)
+    verdict = fastpath.guard(verdict_of(stages, all_skipped_ok=all_scope), stages)
     outcome = RunResult(
         verdict=verdict,
         tree=tree,
@@ -425,6 +508,8 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         started_at=stamp,
         tools=the_plan.tools,
         environment={**the_plan.environment, "changed": remember(the_plan.environment)},
+        base=base,
+        confirmation_s=confirmation_s,
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)
@@ -435,16 +520,15 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
 TREE_CHANGED = "tree-changed"
 
 
-def _unchanged(
-    the_plan: Plan, before: str, ran: Mapping[str, StageResult]
-) -> tuple[StageResult, ...]:
+def _unchanged(the_plan: Plan, before: str) -> tuple[StageResult, ...]:
     """An ``error`` result when the tree on disk is not the one the run started with.
 
     A test (or any tool) that rewrites files while the gate runs would make the stages after
     it read another tree than the one the verdict names. Stages that write by design
     (:attr:`Stage.writes`) are the exception.
     """
-    if not ran or any(the_plan.registered[n].stage.writes for n in ran):
+    ran = the_plan.contexts.values()
+    if not ran or any(ctx.stage.writes for ctx in ran):
         return ()
     after = git.tree_hash(the_plan.root)
     if after == before:

@@ -19,7 +19,7 @@ from typing import Any
 
 from gatekeeper import launch
 from gatekeeper.errors import StageError
-from gatekeeper.models import Finding, Severity
+from gatekeeper.models import Finding, Severity, StageResult
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
 
 
@@ -54,6 +54,22 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param narrow: for a file-local stage, derives its findings for ``ctx.files`` from its
+        stored result of the whole tree (same tool, options and file contents), so a run
+        narrowed to a change (the push after a loop) needs no tool run. Called with the
+        narrowed context and the whole tree's result; :func:`narrow_by_file` serves a stage
+        whose findings for a file depend on that file alone. None: the stage runs.
+    :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
+        what is most likely to fail (tests that failed last time, tests the change affects)
+        when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
+    :param zero_config: with no ``enabled`` setting, decides from the project root whether the
+        stage is on, and says why: ``(True, "the project configures mypy")``. None: on when
+        ``default_enabled``. Shown by ``gatekeeper stages`` and ``doctor``.
+    :param selection: the tool's own file selection read from the project's configuration:
+        called with the project root and the discovered layout, returns a predicate on
+        repo-relative POSIX paths (True: the tool checks that file when run the project's
+        way), or None when the configuration selects nothing narrower than ``patterns``. A
+        changed file outside the selection neither triggers the stage nor is passed to it.
     """
 
     name: str
@@ -74,12 +90,33 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
+    fast_path: bool = False
+    zero_config: Callable[[Path], tuple[bool, str]] | None = None
+    selection: Callable[[Path, Layout], Callable[[str], bool] | None] | None = None
+
+    def decision(self, root: Path, user: Mapping[str, Any]) -> tuple[bool, str]:
+        """Whether the stage is on for the project at ``root`` by config or zero-config, and
+        why (``user``: the stage's own settings)."""
+        if isinstance(user.get("enabled"), bool):
+            return user["enabled"], f"enabled = {str(user['enabled']).lower()} in the config"
+        if self.zero_config is not None:
+            return self.zero_config(root)
+        if self.default_enabled:
+            return True, "on by default"
+        return False, "off by default (enable it in the config)"
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:
         if self.relevant is not None:
             return self.relevant
         return self.patterns + self.config_files
+
+
+def narrow_by_file(ctx: StageContext, whole: StageResult) -> list[Finding]:
+    """The findings of ``whole`` in ``ctx.files``: for stages that judge each file alone."""
+    wanted = set(ctx.files)
+    return [f for f in whole.findings if f.path in wanted]
 
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
@@ -100,6 +137,18 @@ def matches(path: str, patterns: Sequence[str]) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _name_pattern(pattern: str) -> Callable[[str], object]:
     return re.compile(fnmatch.translate(pattern)).match
+
+
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b.*$", re.M)
+
+
+def tripped_on(output: str) -> str:
+    """The exception a Python tool died of (the last line of its traceback), or ""."""
+    if "Traceback (most recent call last)" not in output:
+        return ""
+    after = output.rsplit("Traceback (most recent call last)", 1)[1]
+    found = _RAISED.findall(after)
+    return found[-1].strip()[:300] if found else ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +178,14 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar fast_path: check only what is most likely to fail and report its findings. Findings
+        of a fast-path run are real and block; an empty one proves nothing: the core then runs
+        the stage again with ``fast_path`` false before any verdict can be ``passed``.
+    :ivar selected: every file of the tree in the tool's own selection (see
+        :attr:`Stage.selection`), whatever the change: what a whole-program stage checks.
+    :ivar facts: what the stage tells the report besides findings (``files_checked``: the
+        number of files the tool itself says it checked; ``tests``: pytest's counts). A stage
+        fills it with :meth:`tell`; the core copies it into the stage's result.
     """
 
     stage: Stage
@@ -144,6 +201,13 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    fast_path: bool = False
+    selected: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def tell(self, key: str, value: Any) -> None:
+        """Record a fact for the report (JSON-serialisable ``value``), e.g. pytest's counts."""
+        self.facts[key] = value
 
     @property
     def args(self) -> list[str]:
@@ -167,18 +231,22 @@ class StageContext:
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
         stdin: str | None = None,
+        cwd: Path | None = None,
     ) -> Completed:
-        """Run a command in the repository root under the stage's deadline.
+        """Run a command in the repository root (or ``cwd``) under the stage's deadline.
 
         An exit code outside ``ok`` is the tool failing to do its job: :class:`StageError`
-        with the output's tail. A timeout kills the process group and is a ``StageError``.
+        naming what it tripped on (the last line of a Python traceback) with the output's
+        tail. A timeout kills the process group and is a ``StageError``.
         """
         remaining = self.remaining()
         if remaining <= 0:
             raise StageError(f"timed out after {self.options.get('timeout')}s")
         merged = {**os.environ, **self.env, **(env or {})}
         try:
-            done = run_process(argv, cwd=self.root, timeout=remaining, env=merged, stdin=stdin)
+            done = run_process(
+                argv, cwd=cwd or self.root, timeout=remaining, env=merged, stdin=stdin
+            )
         except ProcessTimeout as exc:
             raise StageError(
                 f"timed out after {self.options.get('timeout')}s (process group killed)",
@@ -187,8 +255,13 @@ class StageContext:
         except FileNotFoundError:
             raise StageError(f"command not found: {argv[0]}") from None
         if done.returncode not in set(ok):
+            # `python -m tool` or the launcher's `python -c …` (gatekeeper.launch): the tool.
+            by_module = list(argv[1:2]) in (["-m"], ["-c"])
+            tool = self.stage.tool if by_module and self.stage.tool else argv[0]
+            raised = tripped_on(done.output)
+            raised = f"; it tripped on {raised}" if raised else ""
             raise StageError(
-                f"{PurePath(argv[0]).name} exited with code {done.returncode}",
+                f"{PurePath(tool).name} exited with code {done.returncode}{raised}",
                 tail(done.output),
             )
         return done
@@ -200,6 +273,7 @@ class StageContext:
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
         preload: Sequence[str] = (),
+        cwd: Path | None = None,
     ) -> Completed:
         """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage.
 
@@ -212,7 +286,7 @@ class StageContext:
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
         argv = self.tool_argv(self.stage.tool, args, preload=preload)
-        done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env)
+        done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env, cwd=cwd)
         why = launch.stray(done.returncode, done.stderr)
         if why is not None:
             raise StageError(
@@ -271,8 +345,18 @@ class StageContext:
         fixable: bool = False,
         hint: str = "",
         tool: str | None = None,
+        stops_tool: bool = False,
+        subject: str = "",
+        measure: float | None = None,
     ) -> Finding:
-        """Build a finding for this stage with a repo-relative path."""
+        """Build a finding for this stage with a repo-relative path.
+
+        ``stops_tool`` marks a finding that kept the tool from checking everything it was
+        asked to (it always blocks, is never baselined and never existing). ``subject`` names
+        what the finding is about when it has a stable name (a test's node id, a function's
+        qualified name); ``measure`` is the size of the problem a ratchet compares with the
+        base (a complexity score). See :class:`~gatekeeper.models.Finding`.
+        """
         return Finding(
             stage=self.stage.name,
             tool=tool or self.stage.tool or self.stage.name,
@@ -284,4 +368,7 @@ class StageContext:
             severity=severity,
             fixable=fixable,
             hint=hint,
+            stops_tool=stops_tool,
+            subject=subject,
+            measure=measure,
         )

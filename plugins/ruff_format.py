@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
+
+from .ruff import own_selection
 
 _FILE = re.compile(r"^--- (.+?)(\t.*)?$")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
@@ -106,6 +108,7 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
                     int(col),
                     f"cannot format: {message}",
                     hint="fix the syntax error; the file cannot be formatted until then",
+                    stops_tool=True,
                 )
             )
         elif line.startswith("error:"):
@@ -116,6 +119,13 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
 def run(ctx: StageContext) -> list[Finding]:
     """Check the formatting of the files in scope; never rewrites them."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
+    if targets == list(ctx.files):
+        # A file named on the command line is formatted even outside ruff's `include`.
+        selected = own_selection(ctx)
+        targets = [t for t in targets if t in selected]
+        ctx.tell("files_checked", len(targets))
+        if not targets:
+            return []
     argv = ["format", "--check", "--diff", "--force-exclude", *ctx.args, "--", *targets]
     done = ctx.run_tool(argv, ok=(0, 1, 2))
     findings = parse(ctx, done.stdout)
@@ -137,5 +147,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="formatting drift with ruff format --check",
             tool="ruff",
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            narrow=narrow_by_file,
         )
     )

@@ -26,6 +26,8 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from gatekeeper import git, ledger
+    from gatekeeper.change import resolve
+    from gatekeeper.commands.options import mode_of
     from gatekeeper.compare import compare
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.state import state_dir
@@ -46,6 +48,9 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         trigger="agent",
         state=state,
+        mode=mode_of(args),
+        change=None if mode_of(args) else resolve(root, args.base),
+        fast_path=True,
     )
     run = run_gate(request)
     comparison = compare(previous, run) if previous else None

@@ -88,6 +88,7 @@ def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) 
         trigger="agent",
         state=state,
         record=False,
+        fast_path=True,
     )
     try:
         run = run_gate(request)
@@ -153,6 +154,9 @@ def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
     limits = _limits(root, args)
     outcome = _run(root, state, hook, sess.base, args)
     extra: dict[str, Any] = {"stop_hook_active": hook.stop_hook_active}
+    agent = getattr(args, "agent", None) or hook.agent
+    if agent:
+        extra["agent"] = agent  # whose claims these are, for `gatekeeper report`
     if outcome.clean:
         session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why="clean", **extra)
         return {"systemMessage": "gatekeeper: PASSED — the change is clean." + _late(base)}

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import git, ledger
+from gatekeeper.change import ChangeBase
+from gatekeeper.change import resolve as resolve_base
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate import GateRequest, load_config, run_gate
@@ -55,6 +57,8 @@ class LoopRequest:
     skip: tuple[str, ...] = ()
     max_report_chars: int | None = None
     jobs: int | None = None
+    base: str | None = None  # judge the change since this commit (see gatekeeper.change)
+    mode: str | None = None  # "all": the whole tree must be clean
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,21 @@ def guarded(run: RunResult) -> bool:
     return any(s.name == TAMPER_STAGE and s.status in ("passed", "failed") for s in run.stages)
 
 
+def timings(run: RunResult) -> dict[str, float | None]:
+    """How long the re-check of an attempt took, split the way an agent waits for it.
+
+    ``feedback_s``: from the start of the gate's run to its answer on the fast path (what a
+    still-failing attempt costs); ``confirmation_s``: the full check of the fast-path stages
+    that precedes a ``clean`` verdict (None when none ran); ``gate_duration_s``: both.
+    """
+    confirmation = run.confirmation_s
+    return {
+        "gate_duration_s": round(run.duration_s, 3),
+        "feedback_s": round(run.duration_s - (confirmation or 0.0), 3),
+        "confirmation_s": round(confirmation, 3) if confirmation is not None else None,
+    }
+
+
 def diffstat(root: Path, before: str, after: str) -> str:
     """``git diff --stat`` between two tree hashes ('' when they are equal)."""
     if before == after:
@@ -121,6 +140,7 @@ class _Driver:
     notify: Notify
     loop_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     start_tree: str = ""
+    change: ChangeBase | None = None  # the base, resolved once when the loop starts
     started: float = field(default_factory=time.monotonic)
     detector: stall.StallDetector = field(default_factory=stall.StallDetector)
     attempts: list[dict[str, Any]] = field(default_factory=list)
@@ -136,10 +156,13 @@ class _Driver:
             only=self.only,
             skip=self.req.skip,
             compare_to=self.start_tree,
+            change=self.change,
+            mode=self.req.mode,
             trigger="loop",
             state=self.state,
             jobs=self.req.jobs,
             record=False,
+            fast_path=True,
         )
         run = run_gate(request, self.plugins)
         try:
@@ -245,6 +268,7 @@ class _Driver:
             "fixer_exit": done.exit_code,
             "fixer_timed_out": done.timed_out,
             "fixer_duration_s": round(done.duration_s, 3),
+            **timings(after),
             "fixer_output_tail": done.output_tail[-500:],
             "prompt_chars": len(text),
             "tree_before": run.tree,
@@ -298,6 +322,7 @@ class _Driver:
     def drive(self) -> LoopResult:
         self.start_tree = git.tree_hash(self.root)
         self.hooks = hookwatch.fingerprint(self.root)
+        self.change = resolve_base(self.root, self.req.base)
         self.earlier = [
             r for r in ledger.read(self.state, kind="attempt") if r.get("loop_id") != self.loop_id
         ]
@@ -344,6 +369,7 @@ class _Driver:
             "fixer": None,
             "tree_after": run.tree,
             "verdict_after": run.verdict,
+            **timings(run),
             "autofix": auto,
         }
 
