@@ -8,9 +8,9 @@ linked worktree would import the main worktree's code.
 
 Every tool therefore starts through :data:`BOOTSTRAP` (``python -c``, which works on any
 Python 3, unlike ``-P``/``PYTHONSAFEPATH`` from 3.11 on): the working directory is dropped
-from the path, the tool (and any module the stage names, such as its pytest plugin) is
-imported, and only then do the checked tree's package roots go first on the path, the way
-``python -m`` would have put the working directory there. Before the tool runs, every
+from the path, the tool is imported, and only then do the checked tree's package roots go
+first on the path (behind the stage's own plugin directories), the way ``python -m`` would have
+put the working directory there. Before the tool runs, every
 package the tree owns (its discovered packages, and every editable install pointing into the
 repository) must resolve inside the tree; otherwise the tool does not run and the stage is an
 error naming the install that points elsewhere.
@@ -31,11 +31,11 @@ STRAY_MARK = "gatekeeper-launch: "
 BOOTSTRAP = r"""
 import importlib.util, json, os, runpy, sys
 spec = json.loads(sys.argv[1])
-here = os.getcwd()
-sys.path[:] = [p for p in sys.path if p not in ("", ".", here)]
+cut = set(["", ".", os.getcwd()] + spec["roots"])
+sys.path[:] = [p for p in sys.path if p not in cut]
 for name in spec["preload"]:
     __import__(name)
-sys.path[0:0] = spec["roots"]
+sys.path[0:0] = spec["ahead"] + spec["roots"]
 
 def _inside(path, tree):
     real = os.path.realpath(path)
@@ -100,7 +100,7 @@ def module_argv(
     args: Sequence[str],
     *,
     roots: Sequence[Path | str] = (),
-    preload: Sequence[str] = (),
+    ahead: Sequence[Path | str] = (),
     owned: Sequence[str] | None = None,
     tree: Path | str | None = None,
     repo: Sequence[Path | str] = (),
@@ -109,8 +109,12 @@ def module_argv(
     on the path.
 
     :param roots: directories put first on ``sys.path`` once the tool is imported (the
-        checked tree's package roots), so the code the tool imports is the tree's.
-    :param preload: modules imported before ``roots`` go on the path (``module`` always is).
+        checked tree's package roots), so the code the tool imports is the tree's. They are
+        taken off the path (also when ``PYTHONPATH`` has them) until then.
+    :param ahead: directories kept ahead of ``roots`` (a stage's own plugins, such as the
+        pytest reporter, which a module of the tree must not replace either). Importing such
+        a plugin early instead would trip pytest's "already imported" warning, an error
+        under ``filterwarnings = error``.
     :param owned: top-level names that must resolve inside ``tree`` (None: no check); every
         editable install pointing into ``tree`` or one of ``repo`` is checked too. A name that
         resolves elsewhere stops the bootstrap with :data:`STRAY_EXIT` and a line on stderr
@@ -118,8 +122,9 @@ def module_argv(
     """
     spec = {
         "module": module,
-        "preload": [module.split(".")[0], *preload],
+        "preload": [module.split(".")[0]],
         "roots": [str(r) for r in roots],
+        "ahead": [str(a) for a in ahead],
         "owned": list(owned) if owned is not None else None,
         "tree": str(tree or "."),
         "repo": [str(r) for r in repo],

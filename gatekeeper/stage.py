@@ -272,20 +272,25 @@ class StageContext:
         *,
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
-        preload: Sequence[str] = (),
+        ahead: Sequence[Path] = (),
         cwd: Path | None = None,
     ) -> Completed:
         """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage.
 
         The tool starts through :mod:`gatekeeper.launch`: a module in the repository root
-        cannot stand in for it (or for the modules in ``preload``, imported with it), and for
-        a stage that runs the project's code the checked tree's packages come first on the
-        path. A package of the tree that still resolves elsewhere (an editable install of
-        another checkout) is a :class:`StageError` naming the install; the tool never runs.
+        cannot stand in for it, and for a stage that runs the project's code the checked
+        tree's packages come first on the path (after ``ahead``, the stage's own plugin
+        directories), also in ``PYTHONPATH`` for the processes the tests start. A package of
+        the tree that still resolves elsewhere (an editable install of another checkout) is a
+        :class:`StageError` naming the install; the tool never runs.
         """
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
-        argv = self.tool_argv(self.stage.tool, args, preload=preload)
+        argv = self.tool_argv(self.stage.tool, args, ahead=ahead)
+        if self.stage.needs_project_python:
+            inherited = (env or {}).get("PYTHONPATH") or os.environ.get("PYTHONPATH")
+            places = [*map(str, ahead), *map(str, self._roots()), inherited]
+            env = {**(env or {}), "PYTHONPATH": os.pathsep.join(p for p in places if p)}
         done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env, cwd=cwd)
         why = launch.stray(done.returncode, done.stderr)
         if why is not None:
@@ -301,20 +306,23 @@ class StageContext:
             )
         return done
 
+    def _roots(self) -> list[Path]:
+        return launch.package_roots(self.root, self.layout.packages)
+
     def tool_argv(
-        self, module: str, args: Sequence[str], *, preload: Sequence[str] = ()
+        self, module: str, args: Sequence[str], *, ahead: Sequence[Path] = ()
     ) -> list[str]:
         """The command line of ``python -m module args`` for this stage (see :meth:`run_tool`)."""
         if not self.stage.needs_project_python:
-            return launch.module_argv(self.python, module, args, preload=preload)
+            return launch.module_argv(self.python, module, args, ahead=ahead)
         from gatekeeper.environment import repository_dirs
 
         return launch.module_argv(
             self.python,
             module,
             args,
-            roots=launch.package_roots(self.root, self.layout.packages),
-            preload=preload,
+            roots=self._roots(),
+            ahead=ahead,
             owned=launch.top_names(self.layout.packages),
             tree=self.root,
             repo=repository_dirs(self.root),

@@ -192,7 +192,7 @@ def _pytest(
         path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
         env = {**(env or {}), "GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
         argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
-        done = ctx.run_tool([*argv, *args], ok=(0, 1, 2, 3, 4, 5), env=env, preload=(REPORTER,))
+        done = ctx.run_tool([*argv, *args], ok=(0, 1, 2, 3, 4, 5), env=env, ahead=(REPORTER_DIR,))
         return read_report(report, done.returncode, done.output), done.returncode, done.output
 
 

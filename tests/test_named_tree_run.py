@@ -53,7 +53,9 @@ def test_a_module_named_like_a_tool_or_the_reporter_does_not_stand_in_for_it(
     gate_repo.write(
         "pyproject.toml",
         f"{PYPROJECT}\n[tool.gatekeeper]\nexclude = [{excluded}]\n"
-        "\n[tool.gatekeeper.stages.radon]\nmax_block = 1\n",
+        "\n[tool.gatekeeper.stages.radon]\nmax_block = 1\n"
+        # The reporter is not imported before pytest asks for it: no "already imported" warning.
+        '\n[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n',
     )
     gate_repo.write(
         "pkg/__init__.py",
