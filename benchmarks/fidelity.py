@@ -6,7 +6,7 @@ For each project (pinned source distributions from PyPI, chosen to vary the buil
 setuptools, flit, hatchling, poetry-core —, src and flat layouts, a single module, one without
 tests, ones configured for pyright or ty) it:
 
-1. downloads the sdist (``pip download --no-binary :all: --no-deps``), unpacks it as a git
+1. downloads the sdist (``pip download --no-binary NAME --no-deps``), unpacks it as a git
    repository, and builds a virtualenv with the project and its test dependencies;
 2. runs each tool directly, the project's way: from the project's directory, its own
    configuration, no arguments beyond an output format (mypy gets the discovered packages only
@@ -135,14 +135,15 @@ class Tools:
     pyright: Path | None
 
 
-def install_tools(workdir: Path) -> Tools:
-    """gatekeeper[tools] from this checkout's HEAD in a venv; pyright from npm beside it."""
+def install_tools(workdir: Path, keep: bool = False) -> Tools:
+    """gatekeeper[tools] from this checkout's HEAD in a venv; pyright from npm beside it
+    (``keep``: use the gatekeeper already installed there, whatever its revision)."""
     checkout = HERE.parent
     rev = sh(["git", "rev-parse", "HEAD"], cwd=checkout).stdout.strip()
     venv, src = workdir / "tools-venv", workdir / "gatekeeper-src"
     python = venv / "bin" / "python"
     marker = venv / "installed-rev"
-    if not (marker.is_file() and marker.read_text() == rev):
+    if not (marker.is_file() and (keep or marker.read_text() == rev)):
         print(f"gatekeeper {rev[:10]} with its tools into {venv}", file=sys.stderr)
         shutil.rmtree(src, ignore_errors=True)
         src.mkdir(parents=True)
@@ -199,8 +200,9 @@ def setup(name: str, workdir: Path) -> Project:
                 "pip",
                 "download",
                 "-q",
+                # the project's sdist; its build backend may come as a wheel
                 "--no-binary",
-                ":all:",
+                spec.dist,
                 "--no-deps",
                 f"{spec.dist}=={spec.version}",
                 "-d",
@@ -257,11 +259,10 @@ def alone_ruff(p: Project, t: Tools) -> set[Key]:
 
 def alone_ruff_format(p: Project, t: Tools) -> set[Key]:
     done = sh([t.python, "-m", "ruff", "format", "--check"], p.root, ok=(0, 1))
-    return {
-        (rel(p, line.removeprefix("Would reformat: ").strip()), 0, "format")
-        for line in done.stdout.splitlines()
-        if line.startswith("Would reformat: ")
-    }
+    # "Would reformat: PATH" (older ruff) or "unformatted: …" followed by "--> PATH:L:C"
+    found = set(re.findall(r"^Would reformat: (.+)$", done.stdout, re.M))
+    found |= set(re.findall(r"^unformatted:.*\n\s*--> (.+?):\d+:\d+", done.stdout, re.M))
+    return {(rel(p, path.strip()), 0, "format") for path in found}
 
 
 def alone_mypy(p: Project, t: Tools) -> set[Key] | None:
@@ -451,7 +452,7 @@ def compare(p: Project, t: Tools) -> list[Row]:
             continue
         try:
             alone = ALONE[name](p, t)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, KeyError) as exc:
             rows.append(Row(p.name, name, "crash", gate_text, [], [], str(exc).splitlines()[0]))
             continue
         tool_text = "not the project's" if alone is None else str(len(alone))
@@ -493,15 +494,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "gatekeeper-fidelity"
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "--keep-tools", action="store_true", help="do not reinstall gatekeeper for a new HEAD"
+    )
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    tools = install_tools(args.workdir)
+    tools = install_tools(args.workdir, args.keep_tools)
     rows: list[Row] = []
     for name in args.project or list(PROJECTS):
         try:
             project = setup(name, args.workdir)
-            rows += compare(project, tools)
-        except RuntimeError as exc:
+            found = compare(project, tools)
+            rows += found
+            print(table(found), file=sys.stderr)
+        except (RuntimeError, ValueError, KeyError) as exc:
             rows.append(Row(name, "setup", "crash", "-", [], [], str(exc).splitlines()[0]))
         print(f"[{name}] done", file=sys.stderr)
     print(table(rows))

@@ -111,3 +111,14 @@ def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
     if head:
         args = [*args, head]
     return sorted(_split_z(git(root, *args)))
+
+
+def deleted_files(root: Path, base: str, head: str | None = None) -> list[str]:
+    """Files that existed at ``base`` and are gone in ``head`` (or the working tree).
+
+    A deletion is a change too: a module others import, a config file, a test's data file.
+    """
+    args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", base]
+    if head:
+        args = [*args, head]
+    return sorted(_split_z(git(root, *args)))

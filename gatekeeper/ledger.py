@@ -154,7 +154,8 @@ def blocking_findings(run: RunResult) -> tuple[Finding, ...]:
 
 
 def describe(finding: Finding) -> dict[str, Any]:
-    """The short form of a finding kept in a run record."""
+    """The short form of a finding kept in a run record (``existing``: present at the base of
+    the change already, for ``gatekeeper report``'s new-vs-existing split)."""
     return {
         "fingerprint": finding.fingerprint,
         "stage": finding.stage,
@@ -162,7 +163,13 @@ def describe(finding: Finding) -> dict[str, Any]:
         "path": finding.path,
         "line": finding.line,
         "message": finding.message[:MAX_MESSAGE],
+        "existing": finding.existing,
     }
+
+
+def existing_findings(run: RunResult) -> tuple[Finding, ...]:
+    """The findings present at the base of the change already (they do not block)."""
+    return tuple(f for s in run.stages for f in s.findings if f.existing)
 
 
 def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
@@ -185,6 +192,8 @@ def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
         "fingerprints": sorted({f.fingerprint for f in blocking}),
         "findings": [describe(f) for f in blocking[:MAX_DESCRIBED]],
         "environment": run.environment,
+        # not blocking, so not in `fingerprints`; kept for the report's new-vs-existing split
+        "existing_findings": [describe(f) for f in existing_findings(run)[:MAX_DESCRIBED]],
     }
     record.update(extra)
     return record

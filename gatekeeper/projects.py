@@ -80,7 +80,8 @@ def projects(root: Path) -> list[str]:
     ``root`` itself when it is one project; a uv workspace's root (when it is a project with a
     ``[project]`` table too) and its members; and in a repository top that is no project,
     every directory holding a ``pyproject.toml`` or ``setup.py`` that no other such directory
-    contains (found among the repository's files, so ignored directories are never searched).
+    contains (found among the repository's files, so ignored directories are never searched),
+    plus the top itself when Python files lie outside all of them.
     """
     members = _workspace_members(root)
     if members is not None:
@@ -88,7 +89,8 @@ def projects(root: Path) -> list[str]:
     if is_project(root):
         return [""]
     found: list[str] = []
-    for path in sorted(git.list_files(root), key=lambda p: (p.count("/"), p)):
+    files = git.list_files(root)
+    for path in sorted(files, key=lambda p: (p.count("/"), p)):
         pure = PurePosixPath(path)
         if pure.name not in MARKERS or len(pure.parts) == 1:
             continue
@@ -97,7 +99,11 @@ def projects(root: Path) -> list[str]:
             continue
         if parent not in found and not any(parent.startswith(f"{p}/") for p in found):
             found.append(parent)
-    return found or [""]
+    # Python code outside every project is checked too, from the top (never left unchecked).
+    stray = any(
+        f.endswith((".py", ".pyi")) and not any(f.startswith(f"{p}/") for p in found) for f in files
+    )
+    return ([""] if stray or not found else []) + found
 
 
 def _root_if_packaged(root: Path) -> list[str]:

@@ -24,6 +24,20 @@ from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
 
 
 @dataclass(frozen=True)
+class StageInputs:
+    """What a stage's tool reads beyond its static declaration, as the project configures it.
+
+    :ivar patterns: the file patterns the tool checks, when the project's config changes
+        them (ruff's ``include`` / ``extend-include``); empty: the stage's own ``patterns``.
+    :ivar config: repo-relative POSIX paths of more files whose content changes the verdict
+        (a config file another one ``extend``s, a plugin module, a stub directory's files).
+    """
+
+    patterns: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Stage:
     """One check, as a plugin registers it.
 
@@ -54,6 +68,10 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param inputs: called once per run with the repository root and every file the gate
+        may check (repo-relative POSIX paths); returns the :class:`StageInputs` the project's
+        config adds (files the tool includes, config files it follows). It must not raise
+        for a config the tool would reject: the tool reports that itself.
     :param narrow: for a file-local stage, derives its findings for ``ctx.files`` from its
         stored result of the whole tree (same tool, options and file contents), so a run
         narrowed to a change (the push after a loop) needs no tool run. Called with the
@@ -90,6 +108,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    inputs: Callable[[Path, Sequence[str]], StageInputs] | None = None
     narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
     fast_path: bool = False
     zero_config: Callable[[Path], tuple[bool, str]] | None = None
@@ -178,6 +197,10 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar patterns: the file patterns in effect (the stage's own, or what the project's
+        config makes the tool include).
+    :ivar config_inputs: repo-relative paths of every file that configures the tool
+        (its config files, the files they extend, config files named in ``args``).
     :ivar fast_path: check only what is most likely to fail and report its findings. Findings
         of a fast-path run are real and block; an empty one proves nothing: the core then runs
         the stage again with ``fast_path`` false before any verdict can be ``passed``.
@@ -201,6 +224,8 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    patterns: tuple[str, ...] = ()
+    config_inputs: tuple[str, ...] = ()
     fast_path: bool = False
     selected: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)

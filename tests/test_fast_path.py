@@ -80,6 +80,15 @@ def pytest_collection_finish(session):
             fh.write(" ".join(sorted(i.nodeid.split("::")[-1] for i in session.items)) + "\\n")
 """
 
+SLOW = """\
+import os
+import time
+
+
+def test_slow() -> None:
+    time.sleep(float(os.environ.get("SLOW_TEST", "0")))
+"""
+
 EVERY_TEST = "test_add test_mul test_one test_value"
 PYPROJECT = '[project]\nname = "sample"\nversion = "0.1.0"\n'
 
@@ -211,6 +220,29 @@ def test_without_testmon_last_failures_still_go_first_and_it_says_so(
     assert "pytest-testmon is not installed" in _pytest(report)["extra"]["fast_path_note"]
 
 
+def test_a_still_failing_type_error_is_not_held_back_by_the_full_suite(
+    tmp_path: Path, gate_repo: GateRepo
+) -> None:
+    _project(gate_repo)
+    gate_repo.write("sample/calc.py", CALC.format(op="+") + "\n\nBAD: int = 'x'\n")
+    gate_repo.write("tests/test_slow.py", SLOW)
+    gate_repo.commit("a type error")
+    # No selection data to go on (pytest-testmon not loaded): the suite runs in full.
+    quiet = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    args = ("verify", "--stage", "mypy", "--stage", "pytest", "--format", "json")
+    first = gate_repo.gate(*args, env={**quiet, "SLOW_TEST": "0"}).json
+    assert {s["name"]: s["status"] for s in first["stages"]}["pytest"] == "passed"
+
+    # The agent changed something else; the type error is still there: it is handed back
+    # without waiting for the (now slow) full suite, which is stopped and reported as such.
+    gate_repo.write("README.md", "an unrelated edit\n")
+    second = gate_repo.gate(*args, env={**quiet, "SLOW_TEST": "120"}).json
+    stages = {s["name"]: s for s in second["stages"]}
+    assert second["verdict"] == "failed" and stages["mypy"]["status"] == "failed"
+    assert stages["pytest"]["status"] == "skipped"
+    assert stages["pytest"]["reason"].startswith("stopped: mypy still fails")
+
+
 def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
     gate_repo: GateRepo,
 ) -> None:
@@ -246,3 +278,14 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
         ran = {s["name"]: s["cached"] for s in pushed["stages"] if s["status"] != "skipped"}
         assert ran.pop("tamper") is False
         assert ran and all(ran.values()), (line, ran)
+
+
+def test_a_verdict_never_passes_over_an_unconfirmed_fast_path() -> None:
+    from gatekeeper import fastpath
+    from gatekeeper.models import StageResult
+
+    ok = StageResult("ruff", "passed")
+    for mark in (fastpath.PENDING, fastpath.PARTIAL):
+        held = StageResult("pytest", "skipped", extra={fastpath.KEY: mark})
+        assert fastpath.guard("passed", (ok, held)) == "error"
+    assert fastpath.guard("passed", (ok, StageResult("pytest", "passed"))) == "passed"

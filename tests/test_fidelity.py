@@ -330,3 +330,14 @@ def test_from_the_top_each_project_is_gated_and_a_change_scoped_to_its_projects(
     status = {s["name"]: s["status"] for s in scoped.json["stages"]}
     assert status == {"backend:mypy": "passed", "libs/util:mypy": "skipped"}
     assert "2 gated one by one: backend, libs/util" in monorepo.gate("doctor").stdout
+
+
+def test_python_code_outside_every_project_is_still_checked_from_the_top(monorepo):
+    from gatekeeper.projects import projects
+
+    assert projects(monorepo.path) == ["backend", "libs/util"]
+    monorepo.write("tools/release.py", "print('release')\n")
+    try:
+        assert projects(monorepo.path) == ["", "backend", "libs/util"]
+    finally:
+        (monorepo.path / "tools" / "release.py").unlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-report-chars", type=int, metavar="N", help="size cap of the agent report"
     )
+
+
+def _still_failing(previous: dict[str, Any] | None) -> frozenset[str]:
+    """What blocked the last run (its fingerprints, and ``error:<stage>``), if anything."""
+    if not previous:
+        return frozenset()
+    found = [str(f) for f in previous.get("fingerprints") or ()]
+    return frozenset([*found, *(f"error:{e}" for e in previous.get("errors") or ())])
 
 
 def main(args: argparse.Namespace) -> int:
@@ -51,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
         mode=mode_of(args),
         change=None if mode_of(args) else resolve(root, args.base),
         fast_path=True,
+        still_failing=_still_failing(previous),
     )
     run = run_gate(request)
     comparison = compare(previous, run) if previous else None

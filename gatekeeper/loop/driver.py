@@ -150,7 +150,7 @@ class _Driver:
 
     # -- the gate ----------------------------------------------------------------------------
 
-    def gate(self, attempt: int, phase: str) -> RunResult:
+    def gate(self, attempt: int, phase: str, still: frozenset[str] = frozenset()) -> RunResult:
         request = GateRequest(
             root=self.root,
             only=self.only,
@@ -163,6 +163,7 @@ class _Driver:
             jobs=self.req.jobs,
             record=False,
             fast_path=True,
+            still_failing=still,
         )
         run = run_gate(request, self.plugins)
         try:
@@ -174,6 +175,13 @@ class _Driver:
     def terminal(self, run: RunResult, *, first: bool = False) -> str | None:
         if tamper_findings(run):
             return "tamper"
+        if run.verdict == "passed" and run.left_out:
+            # Clean means every stage ran: a stage left out vouches for nothing.
+            self.notify(
+                f"not clean: {', '.join(run.left_out)} left out on request (--skip / "
+                "GATEKEEPER_SKIP); turn a stage off in config to leave it out on purpose"
+            )
+            return "error"
         if run.verdict == "passed":
             return "clean"
         if first and run.verdict == "error":
@@ -199,7 +207,7 @@ class _Driver:
         info: dict[str, Any] = {**done.to_json(), "fixed": 0, "fixed_findings": []}
         if git.tree_hash(self.root) == run.tree:
             return run, info
-        rerun = self.gate(attempt, "after-autofix")
+        rerun = self.gate(attempt, "after-autofix", frozenset(stall.blocking(run)))
         self.detector.see(rerun.tree)
         progress = stall.compare(run, rerun)
         before = stall.blocking(run)
@@ -241,7 +249,7 @@ class _Driver:
             timeout=max(1.0, min(self.req.timeout, self.remaining_s())),
         )
         try:
-            after = self.gate(attempt, "after-fixer")
+            after = self.gate(attempt, "after-fixer", frozenset(current))
         except GatekeeperError as exc:
             # The fixer left a tree the gate cannot check (say, a broken config): the
             # attempt is still recorded before the loop ends with `error`.

@@ -77,28 +77,30 @@ def _ordered(groups: dict[tuple[str, ...], list[Unit]]) -> list[tuple[tuple[str,
     return sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
+def _by_day(counted: Sequence[Unit]) -> list[dict[str, Any]]:
+    days: dict[str, list[Unit]] = defaultdict(list)
+    for u in counted:
+        stamp = u.ended or u.started
+        if stamp is not None:
+            days[stamp.astimezone(timezone.utc).date().isoformat()].append(u)
+    return [_yield_row(days[day], day=day) for day in sorted(days)]
+
+
 def yields(found: Sequence[Unit]) -> dict[str, Any]:
     """First-pass and final yield: overall, per kind, per agent and per day (UTC)."""
     counted = [u for u in found if u.counted]
-    days: dict[str, list[Unit]] = defaultdict(list)
-    for u in counted:
-        if u.ended or u.started:
-            days[(u.ended or u.started or datetime.min).date().isoformat()].append(u)
+    outcomes = Counter(u.outcome for u in found if not u.counted)
     return {
         "overall": _yield_row(counted),
         "loops": _yield_row(u for u in counted if u.kind == "loop"),
         "sessions": _yield_row(u for u in counted if u.kind == "session"),
-        "not_counted": {
-            "nothing_to_fix": sum(
-                1 for u in found if u.kind == "loop" and not u.counted and u.outcome == "clean"
-            ),
-            "running": sum(1 for u in found if u.outcome == "running"),
-        },
+        # loops that found the tree clean before anything ran, and loops without an ending yet
+        "not_counted": {"nothing_to_fix": outcomes["clean"], "running": outcomes["running"]},
         "by_agent": [
             _yield_row(group, kind=kind, agent=agent)
             for (kind, agent), group in _ordered(_by(counted, "kind", "agent"))
         ],
-        "by_day": [_yield_row(days[day], day=day) for day in sorted(days)],
+        "by_day": _by_day(counted),
     }
 
 
@@ -243,7 +245,28 @@ def timing(runs: Sequence[Run], found: Sequence[Unit], records: Records) -> dict
         }
         for name in sorted(results, key=lambda n: (-(median(spent[n]) or 0), n))
     ]
-    fixers: dict[str, list[float]] = defaultdict(list)
+    return {
+        "stages": stages,
+        "cache": {
+            "results": sum(results.values()),
+            "cached": sum(cached.values()),
+            "hit_rate": rate(sum(cached.values()), sum(results.values())),
+        },
+        "fixers": fixer_times(records),
+        "units": {kind: _times_of(found, kind) for kind in ("loop", "session")},
+    }
+
+
+def _times_of(found: Sequence[Unit], kind: str) -> dict[str, float | None]:
+    spent = [u.duration_s for u in found if u.kind == kind and u.duration_s is not None]
+    return {"median_s": median(spent), "p90_s": p90(spent)}
+
+
+def fixer_times(records: Records) -> list[dict[str, Any]]:
+    """Per fixer: its runs, timeouts and failed exits, its time per attempt (median, p90) and
+    the gate's re-check after each attempt (where the ledger records it)."""
+    spent: dict[str, list[float]] = defaultdict(list)
+    gate: dict[str, list[float]] = defaultdict(list)
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     for a in records.attempts:
         if a.fixer is None:
@@ -253,35 +276,22 @@ def timing(runs: Sequence[Run], found: Sequence[Unit], records: Records) -> dict
         outcomes[label]["timeouts"] += a.timed_out
         outcomes[label]["nonzero_exits"] += not a.timed_out and a.exit_code not in (0, None)
         if a.duration_s is not None:
-            fixers[label].append(a.duration_s)
-    return {
-        "stages": stages,
-        "cache": {
-            "results": sum(results.values()),
-            "cached": sum(cached.values()),
-            "hit_rate": rate(sum(cached.values()), sum(results.values())),
-        },
-        "fixers": [
-            {
-                "fixer": label,
-                **dict(outcomes[label]),
-                "median_s": median(fixers[label]),
-                "p90_s": p90(fixers[label]),
-            }
-            for label in sorted(outcomes, key=lambda n: (-outcomes[n]["attempts"], n))
-        ],
-        "units": {
-            kind: {
-                "median_s": median(
-                    [u.duration_s for u in found if u.kind == kind and u.duration_s is not None]
-                ),
-                "p90_s": p90(
-                    [u.duration_s for u in found if u.kind == kind and u.duration_s is not None]
-                ),
-            }
-            for kind in ("loop", "session")
-        },
-    }
+            spent[label].append(a.duration_s)
+        if a.gate_s is not None:
+            gate[label].append(a.gate_s)
+    return [
+        {
+            "fixer": label,
+            "attempts": outcomes[label]["attempts"],
+            "timeouts": outcomes[label]["timeouts"],
+            "nonzero_exits": outcomes[label]["nonzero_exits"],
+            "median_s": median(spent[label]),
+            "p90_s": p90(spent[label]),
+            "gate_median_s": median(gate[label]),
+            "gate_p90_s": p90(gate[label]),
+        }
+        for label in sorted(outcomes, key=lambda n: (-outcomes[n]["attempts"], n))
+    ]
 
 
 def run_table(runs: Sequence[Run]) -> list[dict[str, Any]]:

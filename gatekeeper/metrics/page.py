@@ -234,7 +234,11 @@ CHARTS = (
         "Gate time per stage",
         "Median and p90 seconds of each stage when it ran (replays from the cache left out).",
     ),
-    ("fixer-time", "Fixer time per attempt", "Median and p90 seconds of each fixer run."),
+    (
+        "fixer-time",
+        "Fixer time per attempt",
+        "Median and p90 seconds of each fixer run, and of the gate's re-check after it.",
+    ),
     (
         "cache",
         "Cache hit rate per stage",

@@ -8,6 +8,7 @@ is ``None`` (or empty), never an exception, so one odd record costs its own figu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,6 +54,10 @@ def when(value: Any) -> datetime | None:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -109,6 +114,8 @@ class Attempt:
     stuck: str | None
     escalated_to: str | None
     autofix_fixed: int = 0
+    #: seconds of the gate's re-check after the attempt, where recorded
+    gate_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -155,30 +162,39 @@ class Records:
     kinds: Mapping[str, int] = field(default_factory=dict)
 
 
-def _finding(raw: Any) -> Finding | None:
-    data = _mapping(raw)
-    fingerprint, stage = text(data.get("fingerprint")), text(data.get("stage"))
+@functools.lru_cache(maxsize=8192)
+def _shared_finding(fingerprint: Any, stage: Any, rule: Any, existing: Any) -> Finding | None:
+    # A finding that survives attempts is described in every run: it is checked and built
+    # once, and one object serves every run that describes it.
+    fingerprint, stage = text(fingerprint), text(stage)
     if fingerprint is None or stage is None:
         return None
-    existing = data.get("existing")
     return Finding(
-        fingerprint,
-        stage,
-        text(data.get("rule")) or "?",
-        existing if isinstance(existing, bool) else None,
+        fingerprint, stage, text(rule) or "?", existing if isinstance(existing, bool) else None
     )
 
 
-def _run(r: Mapping[str, Any], source: str) -> Run | None:
+def _finding(raw: Any) -> Finding | None:
+    if not isinstance(raw, Mapping):
+        return None
+    get = raw.get
+    try:
+        return _shared_finding(get("fingerprint"), get("stage"), get("rule"), get("existing"))
+    except TypeError:  # a list or an object where a string belongs: not hashable, not valid
+        return None
+
+
+def _run(r: Mapping[str, Any], source: str, ts: datetime | None) -> Run | None:
     verdict = text(r.get("verdict"))
     if verdict is None:
         return None
     stages = {k: v for k, v in _mapping(r.get("stages")).items() if isinstance(v, str)}
     timings = {k: t for k, v in _mapping(r.get("timings")).items() if (t := number(v)) is not None}
-    findings = tuple(f for f in map(_finding, r.get("findings") or ()) if f is not None)
+    described = [*_list(r.get("findings")), *_list(r.get("existing_findings"))]
+    findings = tuple(f for f in map(_finding, described) if f is not None)
     return Run(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         trigger=text(r.get("trigger")) or "?",
         verdict=verdict,
@@ -192,14 +208,14 @@ def _run(r: Mapping[str, Any], source: str) -> Run | None:
     )
 
 
-def _attempt(r: Mapping[str, Any], source: str) -> Attempt | None:
+def _attempt(r: Mapping[str, Any], source: str, ts: datetime | None) -> Attempt | None:
     loop_id, attempt = text(r.get("loop_id")), count(r.get("attempt"))
     if loop_id is None or attempt is None:
         return None
     auto = _mapping(r.get("autofix"))
     return Attempt(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         loop_id=loop_id,
         attempt=attempt,
@@ -214,16 +230,17 @@ def _attempt(r: Mapping[str, Any], source: str) -> Attempt | None:
         stuck=text(r.get("stuck")),
         escalated_to=text(r.get("escalated_to")),
         autofix_fixed=count(auto.get("fixed")) or 0,
+        gate_s=number(r.get("gate_duration_s")),
     )
 
 
-def _loop(r: Mapping[str, Any], source: str) -> Loop | None:
+def _loop(r: Mapping[str, Any], source: str, ts: datetime | None) -> Loop | None:
     loop_id, reason = text(r.get("loop_id")), text(r.get("stop_reason"))
     if loop_id is None or reason is None:
         return None
     return Loop(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         loop_id=loop_id,
         stop_reason=reason,
@@ -234,14 +251,14 @@ def _loop(r: Mapping[str, Any], source: str) -> Loop | None:
     )
 
 
-def _decision(r: Mapping[str, Any], source: str) -> Decision | None:
+def _decision(r: Mapping[str, Any], source: str, ts: datetime | None) -> Decision | None:
     session_id, decision = text(r.get("session_id")), text(r.get("decision"))
     if session_id is None or decision is None:
         return None
     fingerprints = r.get("fingerprints")
     return Decision(
         id=text(r.get("id")) or "",
-        ts=when(r.get("ts")),
+        ts=ts,
         source=source,
         session_id=session_id,
         agent=text(r.get("agent")),
@@ -255,8 +272,9 @@ def _decision(r: Mapping[str, Any], source: str) -> Decision | None:
 PARSERS = {"run": _run, "attempt": _attempt, "loop": _loop, "hook": _decision}
 
 
-def parse(lines: Iterable[tuple[str, Mapping[str, Any]]]) -> Records:
-    """Typed records from ``(source, raw record)`` pairs, in the order given.
+def parse_timed(lines: Iterable[tuple[str, datetime | None, Mapping[str, Any]]]) -> Records:
+    """Typed records from ``(source, time, raw record)`` in the order given, the time already
+    read from the record's ``ts`` (see :func:`when`).
 
     Records of kinds this gatekeeper does not know are counted in ``kinds`` and otherwise
     left alone; records of a known kind without their identifying fields count as unusable.
@@ -264,13 +282,13 @@ def parse(lines: Iterable[tuple[str, Mapping[str, Any]]]) -> Records:
     out: dict[str, list[Any]] = {kind: [] for kind in PARSERS}
     kinds: dict[str, int] = {}
     unusable = 0
-    for source, raw in lines:
+    for source, ts, raw in lines:
         kind = str(raw.get("kind"))
         kinds[kind] = kinds.get(kind, 0) + 1
         parser = PARSERS.get(kind)
         if parser is None:
             continue
-        parsed = parser(raw, source)
+        parsed = parser(raw, source, ts)
         if parsed is None:
             unusable += 1
         else:

@@ -17,7 +17,7 @@ from typing import Any
 
 from gatekeeper import ledger
 from gatekeeper.errors import GatekeeperError
-from gatekeeper.metrics.records import Records, parse, when
+from gatekeeper.metrics.records import Records, parse_timed, when
 
 AGE = re.compile(r"^(\d+)\s*([wdhm])$")
 AGE_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}
@@ -100,10 +100,11 @@ def resolve(given: str) -> Path:
     if (path / ledger.LEDGER_NAME).is_file():
         return path / ledger.LEDGER_NAME
     from gatekeeper import git
-    from gatekeeper.state import state_path
+    from gatekeeper.state import repository_state
 
     try:
-        found = ledger.ledger_path(state_path(git.repo_root(path)))
+        # that repository's own ledger: GATEKEEPER_STATE_DIR is about the current one
+        found = ledger.ledger_path(repository_state(git.repo_root(path)))
     except GatekeeperError:
         found = None
     if found is None or not found.is_file():
@@ -145,4 +146,4 @@ def load(paths: Sequence[tuple[str, Path]], scope: Window) -> tuple[list[Source]
         sources.append(Source(label, path, mine))
     floor = datetime.min.replace(tzinfo=timezone.utc)
     kept.sort(key=lambda item: (item[0] or floor, item[1]))
-    return sources, parse((label, raw) for _ts, _n, label, raw in kept)
+    return sources, parse_timed((label, ts, raw) for ts, _n, label, raw in kept)

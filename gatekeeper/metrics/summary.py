@@ -109,7 +109,11 @@ def _fail_section(fig: Mapping[str, Any]) -> list[str]:
 def _time_section(fig: Mapping[str, Any]) -> list[str]:
     t = fig["time"]
     stages = [f"{r['stage']} {secs(r['median_s'])}/{secs(r['p90_s'])}" for r in t["stages"]]
-    fixers = [f"{r['fixer'][:30]} {secs(r['median_s'])}/{secs(r['p90_s'])}" for r in t["fixers"]]
+    fixers = [
+        f"{r['fixer'][:30]} {secs(r['median_s'])}/{secs(r['p90_s'])}"
+        + (f" (+ gate {secs(r['gate_median_s'])})" if r["gate_median_s"] is not None else "")
+        for r in t["fixers"]
+    ]
     runs = [
         f"{r['trigger']} {r['runs']} ({pct(r['pass_rate'])} passed, {secs(r['median_s'])})"
         for r in fig["runs"]

@@ -123,30 +123,48 @@ def _attempt_step(a: Attempt) -> Step:
     )
 
 
-def _loop_unit(loop_id: str, end: Loop | None, attempts: list[Attempt]) -> Unit:
-    steps = tuple(_attempt_step(a) for a in attempts)
-    if end is None:
-        fixers = tuple(dict.fromkeys(a.fixer for a in attempts if a.fixer))
-        outcome, used, counted = "running", sum(1 for a in attempts if a.fixer), False
-    else:
-        fixers, outcome, used = end.fixers, end.stop_reason, end.attempts
-        counted = not (outcome == "clean" and used == 0 and not attempts)
-    clean = outcome == "clean" and counted
+def _running_loop(loop_id: str, attempts: list[Attempt]) -> Unit:
+    # Attempts without the loop's end: still running (or killed without a trace of its end).
+    fixers = tuple(dict.fromkeys(a.fixer for a in attempts if a.fixer))
     return Unit(
         kind="loop",
         id=loop_id,
         agent=ladder_label(fixers),
-        commands=tuple(fixers),
-        source=(end or attempts[0]).source,
-        started=attempts[0].ts if attempts else (end.ts if end else None),
-        ended=end.ts if end else None,
-        outcome=outcome,
-        attempts=used,
+        commands=fixers,
+        source=attempts[0].source,
+        started=attempts[0].ts,
+        ended=None,
+        outcome="running",
+        attempts=sum(1 for a in attempts if a.fixer),
+        counted=False,
+        first_pass=False,
+        final=False,
+        duration_s=None,
+        steps=tuple(_attempt_step(a) for a in attempts),
+    )
+
+
+def _loop_unit(loop_id: str, end: Loop | None, attempts: list[Attempt]) -> Unit:
+    if end is None:
+        return _running_loop(loop_id, attempts)
+    # Clean with no attempt at all: the tree was clean before any fixer or autofix ran.
+    counted = not (end.stop_reason == "clean" and end.attempts == 0 and not attempts)
+    clean = end.stop_reason == "clean" and counted
+    return Unit(
+        kind="loop",
+        id=loop_id,
+        agent=ladder_label(end.fixers),
+        commands=end.fixers,
+        source=end.source,
+        started=attempts[0].ts if attempts else end.ts,
+        ended=end.ts,
+        outcome=end.stop_reason,
+        attempts=end.attempts,
         counted=counted,
-        first_pass=clean and used <= 1,
+        first_pass=clean and end.attempts <= 1,
         final=clean,
-        duration_s=end.duration_s if end else None,
-        steps=steps,
+        duration_s=end.duration_s,
+        steps=tuple(_attempt_step(a) for a in attempts),
     )
 
 
@@ -199,7 +217,7 @@ def _session_unit(decisions: list[Decision]) -> Unit:
 
 
 def units(records: Records) -> list[Unit]:
-    """Every loop and session in ``records``, in the order they started."""
+    """Every loop (in the order of their first record) and then every session."""
     attempts: dict[str, list[Attempt]] = defaultdict(list)
     for a in records.attempts:
         attempts[a.loop_id].append(a)

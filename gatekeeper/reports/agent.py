@@ -45,6 +45,8 @@ def headline(run: RunResult) -> str:
     if errors:
         parts.append(f"{plural(len(errors), 'stage')} could not run")
     summary = ", ".join(parts) if parts else "all stages passed"
+    if run.off_by_config:
+        summary += f" ({plural(len(run.off_by_config), 'stage')} off by config)"
     return f"# gatekeeper: {run.verdict.upper()} — {summary}"
 
 

@@ -80,6 +80,8 @@ def summary(run: RunResult, color: bool) -> str:
         parts.append(f"{len(by_status['skipped'])} skipped")
     if held:
         parts.append(f"{held} baselined")
+    if run.off_by_config:
+        parts.append(f"{plural(len(run.off_by_config), 'stage')} off by config")
     if old:
         parts.append(f"{old} existing")
     word = paint(run.verdict.upper(), _COLOR[run.verdict], color)

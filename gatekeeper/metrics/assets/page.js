@@ -10,6 +10,7 @@
     error: "#777777", interrupted: "#66ccee", open: "#bbbbbb", failed: "#ee6677",
     failed_stage: "#ee6677", new: "#ee6677", existing: "#bbbbbb", unmarked: "#4477aa",
     median: "#4477aa", p90: "#a6c8e8", rate: "#228833",
+    "re-check median": "#ee7733", "re-check p90": "#f6c08f",
   };
   const EXTRA = ["#66ccee", "#ccbb44", "#4477aa", "#ee7733", "#009988", "#cc3311"];
   // attempts to clean: fewer is better, from green to red
@@ -107,6 +108,7 @@
     });
     p.add_tools(new Bokeh.HoverTool({ renderers: renderers.map(([, r]) => r),
       tooltips: [["", "@y"], ["@what", "@value"]] }));
+    p.xaxis.ticker = new Bokeh.BasicTicker({ min_interval: 1 });  // counts: no half a loop
     if (stacks.length > 1) legendOutside(p, renderers);
     return show(p, id);
   }
@@ -125,7 +127,22 @@
       units: days.map((d) => d.units),
     };
     const source = new Bokeh.ColumnDataSource({ data: data });
-    const p = base({ x_axis_type: "datetime", y_range: new Bokeh.Range1d({ start: 0, end: 1.05 }) });
+    // At least three days wide, so a single day is a point in a week, not a microsecond axis.
+    const DAY = 86400000;
+    const first = Math.min(...data.x);
+    const last = Math.max(...data.x);
+    const pad = Math.max(DAY / 2, (3 * DAY - (last - first)) / 2);
+    const p = base({
+      x_axis_type: "datetime", x_range: new Bokeh.Range1d({ start: first - pad, end: last + pad }),
+      y_range: new Bokeh.Range1d({ start: 0, end: 1.05 }),
+    });
+    p.xaxis.formatter = new Bokeh.DatetimeTickFormatter({ days: "%b %d", months: "%b %Y",
+      hours: "%b %d", minutes: "%b %d", seconds: "%b %d", milliseconds: "%b %d",
+      microseconds: "%b %d" });
+    // A tick per day over two weeks or less (never the same day twice), else Bokeh's choice.
+    p.xaxis.ticker = last + pad - (first - pad) <= 15 * DAY
+      ? new Bokeh.DaysTicker({ days: Array.from({ length: 31 }, (_, i) => i + 1) })
+      : new Bokeh.DatetimeTicker({ desired_num_ticks: 6 });
     const items = [];
     [["first", "first pass"], ["final", "final"]].forEach(([field, name]) => {
       const line = p.line({ x: { field: "x" }, y: { field: field }, source: source,
@@ -204,6 +221,19 @@
       { what: "seconds", format: sec, none: "no timings recorded" });
   }
 
+  // The fixer's own time, and the gate's re-check after it where the ledger has it.
+  function fixerTimes() {
+    const rows = fig.time.fixers.filter((r) => r.median_s !== null);
+    const series = ["median", "p90"];
+    const values = [rows.map((r) => r.median_s), rows.map((r) => r.p90_s)];
+    if (rows.some((r) => r.gate_median_s !== null)) {
+      series.push("re-check median", "re-check p90");
+      values.push(rows.map((r) => r.gate_median_s || 0), rows.map((r) => r.gate_p90_s || 0));
+    }
+    return grouped("chart-fixer-time", rows.map((r) => r.fixer), series, values,
+      { what: "seconds", format: sec, none: "no fixer ran in this window" });
+  }
+
   function cacheRate() {
     const rows = fig.time.stages.filter((r) => r.cache_hit_rate !== null);
     return grouped("chart-cache", rows.map((r) => r.stage), ["rate"],
@@ -211,9 +241,12 @@
       { max: 1.05, what: "hit rate", format: pct, percent: true, none: "no stage ran" });
   }
 
+  // A link to a loop's or session's attempts opens them (and a page opened at such a link
+  // scrolls there again once the charts above have taken their height).
   function openTarget() {
     const el = location.hash && document.getElementById(location.hash.slice(1));
     if (el && el.tagName === "DETAILS") el.open = true;
+    return el;
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
@@ -221,8 +254,12 @@
   const drawn = [
     yieldOverTime, yieldPerAgent, attemptsToClean, stopReasons, failingStages, failingRules,
     tamperKinds, () => times("chart-stage-time", fig.time.stages, "stage"),
-    () => times("chart-fixer-time", fig.time.fixers, "fixer"), cacheRate,
+    fixerTimes, cacheRate,
   ].map((draw) => Promise.resolve().then(draw));
   // The page's tests (and anyone curious) can wait for every chart to be on screen.
-  window.gatekeeperReport = Promise.all(drawn).then(() => "drawn");
+  window.gatekeeperReport = Promise.all(drawn).then(() => {
+    const el = openTarget();
+    if (el) el.scrollIntoView();
+    return "drawn";
+  });
 })();
