@@ -78,11 +78,13 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def checkout(root: Path, commit: str) -> Iterator[Path]:
-    """A detached worktree of ``commit`` with its submodules; removed on exit, also on failure
-    or interruption. :class:`GatekeeperError` when a submodule's commit is not available here.
+def checkout(root: Path, commit: str, where: Path | None = None) -> Iterator[Path]:
+    """A detached worktree of ``commit`` with its submodules, made in ``where`` (default:
+    :func:`snapshots_dir`); removed on exit, also on failure or interruption.
+
+    :raises GatekeeperError: a submodule's commit is not available here.
     """
-    base = snapshots_dir()
+    base = where or snapshots_dir()
     base.mkdir(parents=True, exist_ok=True)
     with terminate_as_interrupt():
         holder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
