@@ -72,6 +72,8 @@ def test_a_tool_missing_from_the_project_is_an_error_with_the_install_command(
     assert sorted(result.json["off_by_config"]) == ["build", "radon"]
     text = repo.gate("run")
     assert "2 stages off by config" in text.stdout
+    agent = repo.gate("run", "--format", "agent")
+    assert "(2 stages off by config)" in agent.stdout.splitlines()[0]
     assert "skipped" not in text.stdout
 
 
