@@ -164,6 +164,7 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
         "configs/sub.toml": "",
         "src/pkg/py.typed": "",
         "stubs/vendor/__init__.pyi": "",
+        "typings/lib/__init__.pyi": "",
         "tools/check.py": "",
         "src/pkg/mypy_plugin.py": "",
         "ci/types.ini": "[mypy]\n",
@@ -179,6 +180,7 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
     assert pyright_stage.inputs(tmp_path, listed).config == (
         "configs/pyright-base.json",
         "configs/strict.json",
+        "typings/lib/__init__.pyi",
     )
     # Outside mypy's own `files`, yet each changes its verdict: stubs, plugins, markers.
     assert mypy_stage.inputs(tmp_path, listed).config == (
