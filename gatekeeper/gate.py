@@ -77,6 +77,8 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: stage name -> options that override the config's (the tamper guard's hybrid run)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
     mode: str | None = None
     #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
@@ -152,7 +154,11 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         if name not in registered:
             raise _unknown_stage(name, list(registered))
     the_plan = Plan(root, config, registered, discover(root))
-    the_plan.base = request.compare_to or request.base or git.head_sha(root)
+    # A named commit with nothing to compare with (a new branch with no base) is compared
+    # with nothing, never with itself: the tamper guard then says so.
+    the_plan.base = (
+        request.compare_to or request.base or (None if request.head else git.head_sha(root))
+    )
     py = project_python(root, config.get("python"))
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
@@ -234,7 +240,10 @@ class _Planner:
         # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
         # for its triggers it runs whatever the config under check says, and only a loud
         # --skip / GATEKEEPER_SKIP leaves it out.
-        guarded = self.request.trigger in stage.default_triggers
+        # A plain run with --base is a guarded run too: the person asked to judge a change.
+        guarded = self.request.trigger in stage.default_triggers or (
+            stage.judges_change and self.request.base is not None
+        )
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if not (explicit or default):
@@ -376,6 +385,7 @@ class _Planner:
         if "timeout" in self.plan.config.settings:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
+        options.update(self.request.options.get(stage.name, {}))
         return options
 
 
@@ -581,6 +591,8 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    # After judging: the guard's findings can be neither baselined nor existing.
+    stages = _invariants(the_plan, request, plugins, stages)
     base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
@@ -603,6 +615,27 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     if request.record:
         _record(request.state or state_dir(root), outcome)
     return outcome
+
+
+def _invariants(
+    the_plan: Plan,
+    request: GateRequest,
+    plugins: PluginSet,
+    stages: tuple[StageResult, ...],
+) -> tuple[StageResult, ...]:
+    """The tamper guard's invariants (base rules, base tests, reach) added to its result."""
+    from gatekeeper.guard import invariants
+
+    context = invariants.Context(the_plan, request, plugins, stages)
+    try:
+        return invariants.check(context)
+    except GatekeeperError as exc:
+        # Never fail open: a guard that could not compare blocks the run.
+        name = invariants.guard_name(context)
+        reason = f"the tamper guard's invariants could not be checked: {exc.message}"
+        return tuple(
+            s.with_(status="error", reason=reason) if s.name == name else s for s in stages
+        )
 
 
 def _record(state: Path, result: RunResult) -> None:

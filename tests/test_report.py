@@ -486,6 +486,30 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
             }
         ),
         json.dumps({"kind": "a-kind-from-the-future", "id": "f"}),
+        # a loop still running (attempts, no end yet) and one that found nothing to fix
+        json.dumps(
+            {
+                "kind": "attempt",
+                "id": "g",
+                "ts": when,
+                "loop_id": "L2",
+                "attempt": 1,
+                "fixer": "claude",
+                "fixer_exit": 0,
+                "verdict_after": "failed",
+            }
+        ),
+        json.dumps(
+            {
+                "kind": "loop",
+                "id": "h",
+                "ts": when,
+                "loop_id": "L3",
+                "stop_reason": "clean",
+                "attempts": 0,
+                "fixers": ["claude"],
+            }
+        ),
         '{"kind": "run", "verdict": "pass',  # torn by a writer killed mid-line
     ]
     ledger = tmp_path / "ledger.jsonl"
@@ -514,13 +538,15 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(fig)
     assert fig["records"] == {
         "a-kind-from-the-future": 1,
-        "attempt": 1,
+        "attempt": 2,
         "hook": 1,
-        "loop": 2,
+        "loop": 3,
         "run": 1,
         "unusable": 1,
     }
     assert fig["yield"]["overall"]["units"] == 2
+    assert fig["yield"]["not_counted"] == {"nothing_to_fix": 1, "running": 1}
+    assert _row(fig["latest"], id="L2")["outcome"] == "running"
     assert [(r["rule"], r["findings"], r["unmarked"]) for r in fig["failures"]["rules"]] == [
         ("<b>E1</b>", 1, 1)
     ]

@@ -128,7 +128,7 @@ def check_tree(root: Path, options: PushOptions) -> int:
     from gatekeeper.state import state_dir
 
     _announce_skips(options)
-    why = f"--base {options.base}" if options.base else "no base was given"
+    why = f"--base {options.base}" if options.base else "none (no base was given)"
     return _gate(root, options, state_dir(root), base=options.base, head=None, why=why)
 
 
@@ -162,7 +162,7 @@ def _gate(
         compare_to=base,
         trigger="pre-push",
         mode="all" if options.all_findings else None,
-        change=ChangeBase(base, why if base else f"no base: {why}"),
+        change=ChangeBase(base, why if base else f"none: {why}"),
         use_cache=options.use_cache,
         fail_fast=options.fail_fast,
         jobs=options.jobs,
