@@ -467,10 +467,17 @@ def compare(p: Project, t: Tools) -> list[Row]:
     return rows
 
 
+def _key(k: Key) -> str:
+    """``path:line rule``; a test id alone; a whole file as its path."""
+    if k[1]:
+        return f"{k[0]}:{k[1]} {k[2]}"
+    return k[2] if not k[0] or k[2].startswith(k[0]) else f"{k[0]} ({k[2]})"
+
+
 def show(keys: list[Key]) -> str:
     if not keys:
         return "—"
-    shown = ", ".join(f"{k[0]}:{k[1]} {k[2]}" if k[1] else f"{k[2]}" for k in keys[:3])
+    shown = ", ".join(_key(k) for k in keys[:3])
     return shown + (f" (+{len(keys) - 3})" if len(keys) > 3 else "")
 
 
