@@ -341,12 +341,10 @@ def alone_ty(p: Project, t: Tools) -> set[Key] | None:
 
 
 def alone_pytest(p: Project, t: Tools) -> set[Key] | None:
-    if (
-        not discover(p.root).tests
-        and not list(p.root.glob("test*.py"))
-        and not list(p.root.glob("src/test*.py"))
-    ):
-        return None
+    listing = sh(["git", "ls-files"], p.root).stdout.split()
+    names = [Path(f).name for f in listing]
+    if not any(n.startswith("test") and n.endswith(".py") or n.endswith("_test.py") for n in names):
+        return None  # no tests: nothing to run the project's way
     deselect = [a for d in p.spec.deselect for a in ("--deselect", d)]
     done = sh(
         [p.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *deselect],
