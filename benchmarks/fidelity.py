@@ -343,7 +343,9 @@ def alone_ty(p: Project, t: Tools) -> set[Key] | None:
 def alone_pytest(p: Project, t: Tools) -> set[Key] | None:
     listing = sh(["git", "ls-files"], p.root).stdout.split()
     names = [Path(f).name for f in listing]
-    if not any(n.startswith("test") and n.endswith(".py") or n.endswith("_test.py") for n in names):
+    if not any(
+        (n.startswith("test") and n.endswith(".py")) or n.endswith("_test.py") for n in names
+    ):
         return None  # no tests: nothing to run the project's way
     deselect = [a for d in p.spec.deselect for a in ("--deselect", d)]
     done = sh(
