@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import gatekeeper
 from gatekeeper import git
+from gatekeeper.cache import _tool_environment
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.hashing import interpreter_stamp
 from gatekeeper.models import StageResult
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 
 BASES = "bases"
 FORMAT = 1
-_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_")
-_ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
 
 
 @dataclass(frozen=True)
@@ -56,19 +55,18 @@ class BaseRun:
         reg = self.plan.registered.get(name)
         return reg is not None and not reg.stage.judges_change
 
-    def key(self, tree: str, stage: str) -> str:
+    def key(self, tree: str, stage: str, project: str = "") -> str:
         """What identifies the base's results (see the module docstring)."""
-        pythons = sorted({str(c.python) for c in self.plan.contexts.values()})
-        steering = {
-            k: v
-            for k, v in os.environ.items()
-            if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
-        }
+        ctx = self.plan.contexts.get(stage)
+        pythons = sorted({str(ctx.python), str(ctx.project_python)}) if ctx else []
+        # The same tool-steering variables the result cache keys on.
+        steering = _tool_environment()
         parts = {
             "format": FORMAT,
             "tree": tree,
             "gatekeeper": gatekeeper.__version__,
             "stage": stage,
+            "project": project,  # a repository holding several projects: which one
             "tools": dict(sorted(self.plan.tools.items())),
             "pythons": [interpreter_stamp(Path(p)) for p in pythons],
             "env": dict(sorted(steering.items())),
@@ -79,8 +77,9 @@ class BaseRun:
     def __call__(self, ref: str, wanted: Iterable[str]) -> tuple[Mapping[str, StageResult], bool]:
         """The base's results of the ``wanted`` stages by name; True when all were stored."""
         tree = git.git(self.root, "rev-parse", f"{ref}^{{tree}}").strip()
+        project = self._inside().as_posix()
         names = [n for n in wanted if self.comparable(n)]
-        paths = {n: self.state / BASES / f"{self.key(tree, n)}.json" for n in names}
+        paths = {n: self.state / BASES / f"{self.key(tree, n, project)}.json" for n in names}
         results = {n: r for n, p in paths.items() if (r := _read(p, n)) is not None}
         missing = [n for n in names if n not in results]
         if not missing:
@@ -91,14 +90,18 @@ class BaseRun:
                 _write(paths[name], result)
         return results, False
 
+    def _inside(self) -> Path:
+        """The project's directory relative to the repository's top (``.`` for the top)."""
+        return self.root.resolve().relative_to(git.repo_root(self.root).resolve())
+
     def _run(self, commit: str, names: list[str]) -> dict[str, StageResult]:
         from gatekeeper.gate import GateRequest, run_gate
         from gatekeeper.push import snapshot
 
         top = git.repo_root(self.root)
         # The same project of a repository holding several: its directory in the snapshot.
-        inside = self.root.resolve().relative_to(top.resolve())
-        with snapshot.tree_of(top, commit, self.state) as (tree, _):
+        inside = self._inside()
+        with snapshot.tree_of(top, commit) as tree:
             project = tree / inside
             if not project.is_dir():
                 raise GatekeeperError(f"{inside.as_posix()} does not exist at the base")

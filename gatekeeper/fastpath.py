@@ -205,6 +205,7 @@ def settle(
 
 def guard(verdict: Verdict, stages: tuple[StageResult, ...]) -> Verdict:
     """Never ``passed`` while a stage's full check has not run (a fast path proves nothing)."""
-    if verdict == "passed" and any(s.extra.get(KEY) == PENDING for s in stages):
+    unconfirmed = (PENDING, PARTIAL)
+    if verdict == "passed" and any(s.extra.get(KEY) in unconfirmed for s in stages):
         return "error"
     return verdict

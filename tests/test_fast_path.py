@@ -278,3 +278,14 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
         ran = {s["name"]: s["cached"] for s in pushed["stages"] if s["status"] != "skipped"}
         assert ran.pop("tamper") is False
         assert ran and all(ran.values()), (line, ran)
+
+
+def test_a_verdict_never_passes_over_an_unconfirmed_fast_path() -> None:
+    from gatekeeper import fastpath
+    from gatekeeper.models import StageResult
+
+    ok = StageResult("ruff", "passed")
+    for mark in (fastpath.PENDING, fastpath.PARTIAL):
+        held = StageResult("pytest", "skipped", extra={fastpath.KEY: mark})
+        assert fastpath.guard("passed", (ok, held)) == "error"
+    assert fastpath.guard("passed", (ok, StageResult("pytest", "passed"))) == "passed"

@@ -8,6 +8,8 @@ directory, as it would be between agents working on the same repository.
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -235,14 +237,15 @@ def test_without_a_base_the_whole_tree_is_judged(tmp_path: Path) -> None:
     assert done.json["base"] == {
         "mode": "all",
         "commit": None,
-        "source": "no base: no upstream branch and no remote default branch; "
-        "the whole tree is judged",
+        "source": "none (no upstream branch and no remote default branch)",
         "existing": 0,
         "cached": False,
         "duration_s": 0.0,
     }
     text = repo.gate("run", "--stage", "ruff").stdout
-    assert "base: none — no base: no upstream branch" in text
+    assert (
+        "base: none (no upstream branch and no remote default branch); the whole tree must" in text
+    )
     bad = repo.gate("run", "--base", "no-such-ref")
     assert bad.returncode == 2 and "is not a commit" in bad.stderr
 
@@ -312,3 +315,47 @@ def test_fingerprints_survive_moves_renames_and_reformatting(tmp_path: Path) -> 
     line = next(i for i, ln in enumerate(reformatted.splitlines(), 1) if "compute(" in ln)
     (again,) = fingerprint_all(tmp_path, [replace(old, line=line)])
     assert again.fingerprint == fp_old.fingerprint
+
+
+FIXER = """\
+import pathlib, sys
+pathlib.Path(sys.argv[1]).write_text(sys.stdin.read())
+legacy = pathlib.Path("sample/legacy.py")
+legacy.write_text(legacy.read_text().replace("    y: str = x\\n", ""))
+"""
+
+
+def test_loop_and_stop_hook_ask_for_the_new_findings_only(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    worse = "    y: str = x\n    return x\n"
+    text = LEGACY.format(branches=_branches(22)).replace("    return x\n", worse)
+    # A new fixable lint finding too: the loop's autofix tier fixes it, and only its file.
+    scenario.change({"sample/legacy.py": text, "sample/extra.py": "import sys\n"})
+    prompt = tmp_path / "prompt.md"
+    agent = shlex.join([sys.executable, "-c", FIXER, str(prompt)])
+    done = scenario.repo.gate(
+        "loop", "--agent", agent, "--max-attempts", "2", "--skip", "build", "--format", "json"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.json["stop_reason"] == "clean"
+    asked = prompt.read_text()
+    assert "Incompatible types in assignment" in asked
+    assert "Incompatible return value" not in asked  # existing: not the agent's job
+    assert "already existed at the base of this change" in asked and "not your job" in asked
+    assert "import sys" not in (scenario.path / "sample/extra.py").read_text()
+    assert "import os" in (scenario.path / "sample/legacy.py").read_text()  # debt left alone
+    # The Stop hook judges the session's work against the commit it started from.
+    scenario.repo.write("sample/more.py", "def more() -> int:\n    return 'x'\n")
+    session = {
+        "session_id": "hold-line",
+        "transcript_path": "/nonexistent/transcript.jsonl",
+        "cwd": str(scenario.path),
+        "hook_event_name": "Stop",
+        "stop_hook_active": False,
+    }
+    hook = scenario.repo.gate("hook", "claude-stop", "--stage", "mypy", input=json.dumps(session))
+    out = json.loads(hook.stdout)
+    assert out["decision"] == "block"
+    assert "sample/more.py" in out["reason"] and "legacy.py" not in out["reason"]
+    assert "1 finding already existed at the base of this change" in out["reason"]

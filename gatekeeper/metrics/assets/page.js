@@ -241,9 +241,12 @@
       { max: 1.05, what: "hit rate", format: pct, percent: true, none: "no stage ran" });
   }
 
+  // A link to a loop's or session's attempts opens them (and a page opened at such a link
+  // scrolls there again once the charts above have taken their height).
   function openTarget() {
     const el = location.hash && document.getElementById(location.hash.slice(1));
     if (el && el.tagName === "DETAILS") el.open = true;
+    return el;
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
@@ -254,5 +257,9 @@
     fixerTimes, cacheRate,
   ].map((draw) => Promise.resolve().then(draw));
   // The page's tests (and anyone curious) can wait for every chart to be on screen.
-  window.gatekeeperReport = Promise.all(drawn).then(() => "drawn");
+  window.gatekeeperReport = Promise.all(drawn).then(() => {
+    const el = openTarget();
+    if (el) el.scrollIntoView();
+    return "drawn";
+  });
 })();
