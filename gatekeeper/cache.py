@@ -8,11 +8,16 @@ The key of a stage's result is a hash over everything that can change it:
 - the content of its inputs: the files it checks (a file-local stage: the files in scope; a
   whole-program stage: every file matching its relevant patterns; a stage that runs the
   project's own code, like tests or a build: every file) plus its config files wherever they
-  are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …);
+  are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …), the files they extend (ruff's
+  ``extend``) and config files named in the stage's ``args``;
 - the environment variables that steer Python tools (``PYTHONPATH``, ``PYTEST_ADDOPTS``,
-  ``MYPYPATH``, ``RUFF_*`` …);
+  ``MYPYPATH``, ``RUFF_*``, ``RADONCFG``, ``COVERAGE_*`` …);
 - for stages that run no tool (command stages, change judges like a tamper guard), the commit
   they compare with, since their result may depend on it.
+
+Entries (and the hash index) are signed with the user's key (:mod:`gatekeeper.userstate`),
+kept outside the repository: the state dir is inside the working tree, where the change under
+check — a fixer in the loop — can write, and an entry it wrote is never replayed.
 
 A cached failure is still a failure: its findings are replayed as they were. Errors are never
 stored, nor are results of stages that write files or are not reproducible
@@ -40,6 +45,7 @@ from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
+from gatekeeper.userstate import seal, unseal
 
 CACHE_VERSION = 1
 #: Entries kept; past this the least recently used ones (by mtime) are removed.
@@ -49,7 +55,7 @@ MAX_BYTES = 64 * 1024 * 1024
 _NEUTRAL_OPTIONS = frozenset({"timeout", "cache", "enabled"})
 STORABLE = ("passed", "failed")
 #: Environment variables that change what Python tools see (import path, plugins, options).
-_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_")
+_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_", "RADON", "COVERAGE_")
 _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
 
 
@@ -89,7 +95,11 @@ class ResultCache:
         """The stored result for ``key``, or None (missing, corrupt, or from another format)."""
         path = self._entry(key)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # Signed with the user's key: an entry written by anything else (a fixer that
+            # turned `failed` into `passed`) does not verify and is dropped.
+            data = unseal(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not signed by this user's gate")
             if data.get("version") != CACHE_VERSION or data.get("key") != key:
                 raise ValueError("not an entry for this key")
             result = StageResult.from_json(data["result"])
@@ -114,7 +124,7 @@ class ResultCache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = self.directory / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_text(json.dumps(entry), encoding="utf-8")
+            tmp.write_text(seal(entry), encoding="utf-8")
             os.replace(tmp, self._entry(key))  # atomic: concurrent writers never mix
         except OSError:
             return False
@@ -185,14 +195,21 @@ class StageCache:
         """The files whose content decides ``ctx``'s result."""
         stage = ctx.stage
         everything = self.all_files()
+        # Whatever configures the tool: its config files, the files they extend or include,
+        # config files named in its args (found by the planner, see StageContext).
+        configured = {*ctx.config_inputs, *self._loose_config(stage)}
         if stage.needs_project_python:
             # It runs the project's own code (tests, a build), which may read any file.
-            return sorted({*everything, *self._loose_config(stage)})
+            return sorted({*everything, *configured})
         chosen = set(ctx.files) if stage.file_local else set()
-        wanted = stage.config_files if stage.file_local else stage.relevant_patterns
+        if stage.file_local:
+            wanted = stage.config_files
+        elif stage.relevant is not None:
+            wanted = stage.relevant
+        else:
+            wanted = (*(ctx.patterns or stage.patterns), *stage.config_files)
         chosen.update(f for f in everything if matches(f, wanted))
-        chosen.update(self._loose_config(stage))
-        return sorted(chosen)
+        return sorted(chosen | configured)
 
     def _loose_config(self, stage: Stage) -> list[str]:
         # A config file the project ignores in git still configures the tool.
@@ -211,7 +228,7 @@ class StageCache:
             "run": callable_id(stage.run),
             "tool": stage.tool,
             "tool_version": self._tools.get(stage.tool) if stage.tool else None,
-            "patterns": [stage.patterns, stage.relevant_patterns, stage.config_files],
+            "patterns": [stage.patterns, stage.relevant_patterns, stage.config_files, ctx.patterns],
             "options": {k: v for k, v in ctx.options.items() if k not in _NEUTRAL_OPTIONS},
             "python": self._stamp(ctx.python),
             "project_python": self._stamp(ctx.project_python),
@@ -219,6 +236,7 @@ class StageCache:
             **_scope_material(ctx),
             "base": ctx.base if stage.tool is None else None,
             "env": _tool_environment(),
+            "env_files": _files_of(ctx.root, _tool_environment()),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -354,6 +372,18 @@ def _tool_environment() -> dict[str, str]:
     return {
         k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
     }
+
+
+def _files_of(root: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The content hash of each file a tool variable names (``RADONCFG``, ``COVERAGE_RCFILE``):
+    the tool reads it, so its content is an input as much as the variable is."""
+    digests = {}
+    for name, value in env.items():
+        path = Path(value) if Path(value).is_absolute() else root / value
+        with contextlib.suppress(OSError, ValueError):
+            if value and path.is_file():
+                digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
 
 
 def _load_timings(path: Path) -> dict[str, float]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 Mode = Literal["change", "all"]
 
-ALL_SOURCE = "--all / mode = 'all': the whole tree must be clean"
+ALL_SOURCE = "not used (--all / mode = 'all')"
 
 
 @dataclass(frozen=True)
@@ -97,15 +97,15 @@ def resolve(root: Path, explicit: str | None = None) -> ChangeBase:
             )
         return ChangeBase(commit, f"--base {explicit}")
     if git.head_sha(root) is None:
-        return ChangeBase(None, "no base: the repository has no commits yet")
+        return ChangeBase(None, "none (the repository has no commits yet)")
     for other in (_upstream(root), _remote_default(root)):
         if other is None:
             continue
         fork = _merge_base(root, other)
         if fork:
             return ChangeBase(fork, f"merge-base with {other}")
-        return ChangeBase(None, f"no base: HEAD shares no history with {other}")
-    return ChangeBase(None, "no base: no upstream branch and no remote default branch")
+        return ChangeBase(None, f"none (HEAD shares no history with {other})")
+    return ChangeBase(None, "none (no upstream branch and no remote default branch)")
 
 
 @dataclass
@@ -202,7 +202,7 @@ def hold_the_line(
     if mode == "all":
         return stages, BaseInfo("all", base.ref, ALL_SOURCE)
     if base.ref is None:
-        return stages, BaseInfo("all", None, f"{base.source}; the whole tree is judged")
+        return stages, BaseInfo("all", None, base.source)
     # Only a stage with blocking findings that could be existing needs its base (a clean
     # stage, or one whose findings all stopped its tool, has nothing to compare).
     wanted = [
@@ -261,7 +261,9 @@ class ChangeJudge:
         given = self.request.change
         if given is None:
             ref = self.request.compare_to or self.request.base
-            source = _GIVEN.get(self.request.trigger, "--base") if ref else "no base was given"
+            source = (
+                _GIVEN.get(self.request.trigger, "--base") if ref else "none (no base was given)"
+            )
             given = ChangeBase(ref, source)
         self.base = given
         self.mode = mode_of(self.request.mode, self.plan.config.get("mode"))

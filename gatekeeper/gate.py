@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import fastpath, git
+from gatekeeper.baseline import Baseline
 from gatekeeper.baseline import load as load_baseline
+from gatekeeper.baseline import load_at_base as load_baseline_at_base
 from gatekeeper.cache import StageCache, cache_allowed
 from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
@@ -31,7 +33,7 @@ from gatekeeper.config import (
     validate,
     validate_mapping,
 )
-from gatekeeper.environment import Probe, probe, project_python
+from gatekeeper.environment import Probe, probe, project_python, remember
 from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
@@ -39,11 +41,14 @@ from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
 from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
-from gatekeeper.stage import Layout, Stage, StageContext, matches
+from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, matches
 from gatekeeper.state import state_dir
+from gatekeeper.userstate import pycache_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
+#: ``StageResult.extra["skip_kind"]`` of stages left out on request (--skip, GATEKEEPER_SKIP).
+REQUEST_SKIP = "request"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: stage name -> options that override the config's (the tamper guard's hybrid run)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
     mode: str | None = None
     #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
@@ -101,6 +108,8 @@ class Plan:
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    off: list[str] = field(default_factory=list)  # stages turned off by config (enabled = false)
 
 
 def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
@@ -149,13 +158,18 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         if name not in registered:
             raise _unknown_stage(name, list(registered))
     the_plan = Plan(root, config, registered, discover(root))
-    the_plan.base = request.compare_to or request.base or git.head_sha(root)
+    # A named commit with nothing to compare with (a new branch with no base) is compared
+    # with nothing, never with itself: the tamper guard then says so.
+    the_plan.base = (
+        request.compare_to or request.base or (None if request.head else git.head_sha(root))
+    )
     py = project_python(root, config.get("python"))
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
     }
     state = request.state or state_dir(root)
     project_probe, own_probe = _probes(py, Path(sys.executable), tools, state)
+    the_plan.environment = project_probe.record()
     planner = _Planner(
         the_plan,
         request,
@@ -170,20 +184,47 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     return the_plan
 
 
-def _scope_files(root: Path, request: GateRequest, config: Config) -> tuple[list[str], bool]:
-    files = git.list_files(root)
-    whole = request.base is None
-    if request.base is not None:
-        changed = set(git.changed_files(root, request.base, request.head))
-        files = [f for f in files if f in changed]
+@dataclass(frozen=True)
+class Scope:
+    """The files of one run.
+
+    :ivar listed: every file git lists (tracked, and untracked but not ignored).
+    :ivar candidates: the files stages may check (``exclude`` and the paths asked for applied).
+    :ivar files: the candidates in scope: changed since the base, or all of them.
+    :ivar whole: every candidate is in scope.
+    :ivar touched: files added, changed or deleted since the base (None without a base).
+    :ivar touched_in_scope: those of them not excluded and under the paths asked for.
+    """
+
+    listed: list[str]
+    candidates: list[str]
+    files: list[str]
+    whole: bool
+    touched: frozenset[str] | None = None
+    touched_in_scope: frozenset[str] | None = None
+
+
+def _scope_files(root: Path, request: GateRequest, config: Config) -> Scope:
+    listed = git.list_files(root)
     excluded = [str(p) for p in config.get("exclude")]
-    if excluded:
-        files = [f for f in files if not matches(f, excluded)]
-    if request.paths:
-        prefixes = [p.rstrip("/") for p in request.paths]
-        files = [f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes)]
-        whole = False
-    return files, whole
+    prefixes = [p.rstrip("/") for p in request.paths]
+
+    def wanted(f: str) -> bool:
+        if excluded and matches(f, excluded):
+            return False
+        return not prefixes or any(f == p or f.startswith(p + "/") for p in prefixes)
+
+    candidates = [f for f in listed if wanted(f)]
+    whole = request.base is None and not request.paths
+    if request.base is None:
+        return Scope(listed, candidates, candidates, whole)
+    changed = set(git.changed_files(root, request.base, request.head))
+    deleted = git.deleted_files(root, request.base, request.head)
+    # Config files count wherever they are: `exclude` keeps files from being checked, not
+    # from configuring the tools.
+    touched = frozenset((*changed, *deleted))
+    files = [f for f in candidates if f in changed]
+    return Scope(listed, candidates, files, whole, touched, frozenset(filter(wanted, touched)))
 
 
 @dataclass
@@ -192,7 +233,7 @@ class _Planner:
 
     plan: Plan
     request: GateRequest
-    scope: tuple[list[str], bool]
+    scope: Scope
     skips: set[str]
     project_probe: Probe
     own_probe: Probe
@@ -204,39 +245,66 @@ class _Planner:
         # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
         # for its triggers it runs whatever the config under check says, and only a loud
         # --skip / GATEKEEPER_SKIP leaves it out.
-        guarded = self.request.trigger in stage.default_triggers
+        # A plain run with --base is a guarded run too: the person asked to judge a change.
+        guarded = self.request.trigger in stage.default_triggers or (
+            stage.judges_change and self.request.base is not None
+        )
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if not (explicit or default):
+            if user.get("enabled") is False:
+                self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
             return
         self.plan.order.append(stage.name)
         if stage.name in self.skips:
-            return self._decide(stage, "skipped", "skipped on request (--skip / GATEKEEPER_SKIP)")
-        python = self._interpreter(stage, explicit)
+            # Named on the command line, the person chose it; set in the environment, it is
+            # ambient (a forgotten export): the loop and the Stop hook never call that clean.
+            source = "flag" if stage.name in self.request.skip else "env"
+            return self._decide(
+                stage,
+                "skipped",
+                "skipped on request (--skip / GATEKEEPER_SKIP)",
+                skip_kind=REQUEST_SKIP,
+                skip_source=source,
+            )
+        python = self._interpreter(stage)
         if python is None:
             return
-        files, whole = self.scope
+        options = self._options(stage, user)
+        reads = self._reads(stage, options)
+        if reads is None:
+            return
+        patterns, config_inputs = reads
+        scope = self.scope
+        touched = scope.touched or frozenset()
+        # A change to what configures the tool (a deleted config file too) changes its
+        # verdict on every file.
+        reconfigured = not touched.isdisjoint(config_inputs) or any(
+            matches(f, stage.config_files) for f in touched
+        )
         chosen = self._selection(stage)
-        mine = tuple(f for f in files if matches(f, stage.patterns) and chosen(f))
-        reason = _scope_skip(stage, mine, files, whole)
+        pool = scope.candidates if reconfigured else scope.files
+        mine = tuple(f for f in pool if matches(f, patterns) and chosen(f))
+        reason = _scope_skip(stage, mine, (patterns, chosen), scope, reconfigured)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
-        options = self._options(stage, user)
         self.plan.contexts[stage.name] = StageContext(
             stage=stage,
             root=self.plan.root,
             files=mine,
-            whole_tree=whole,
+            whole_tree=scope.whole,
             options=options,
             python=python,
             project_python=self.project_probe.python,
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env={**_tool_env(self.state), **self.request.env},
+            env={**_tool_env(self.state, stage), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
-            selected=self._selected(stage, chosen, mine if whole else None),
+            patterns=patterns,
+            config_inputs=config_inputs,
+            selected=self._selected(stage, chosen, patterns, mine if scope.whole else None),
         )
         self.plan.contexts[stage.name] = fastpath.enabled_for(
             self.plan.contexts[stage.name], self.request.fast_path
@@ -248,48 +316,85 @@ class _Planner:
         return chosen or _every_file
 
     def _selected(
-        self, stage: Stage, chosen: Callable[[str], bool], known: tuple[str, ...] | None
+        self,
+        stage: Stage,
+        chosen: Callable[[str], bool],
+        patterns: tuple[str, ...],
+        known: tuple[str, ...] | None,
     ) -> tuple[str, ...]:
         """Every file of the tree the tool selects (the scope's own files in a whole run)."""
         if known is not None:
             return known
         if self.tree_files is None:
             excluded = [str(p) for p in self.plan.config.get("exclude")]
-            self.tree_files = [
-                f for f in git.list_files(self.plan.root) if not matches(f, excluded)
-            ]
-        return tuple(f for f in self.tree_files if matches(f, stage.patterns) and chosen(f))
+            self.tree_files = [f for f in self.scope.listed if not matches(f, excluded)]
+        return tuple(f for f in self.tree_files if matches(f, patterns) and chosen(f))
+
+    def _reads(
+        self, stage: Stage, options: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The stage's file patterns and config inputs; None once the stage is decided."""
+        root, listed = self.plan.root, self.scope.listed
+        try:
+            extra = stage.inputs(root, listed) if stage.inputs else StageInputs()
+        except Exception as exc:  # a plugin's bug must block, and say whose it is
+            self._decide(
+                stage,
+                "error",
+                f"stage {stage.name} could not read its inputs: {type(exc).__name__}: {exc} "
+                "(a bug in the stage's plugin)",
+            )
+            return None
+        named = [f for f in listed if matches(f, stage.config_files)]
+        config = sorted({*named, *extra.config, *_files_named_in(root, options.get("args", ()))})
+        return tuple(extra.patterns or stage.patterns), tuple(config)
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
 
-    def _interpreter(self, stage: Stage, explicit: bool) -> Path | None:
-        """The interpreter that has the stage's tool; None once the stage is decided."""
+    def _interpreter(self, stage: Stage) -> Path | None:
+        """The interpreter that has the stage's tool; None once the stage is decided.
+
+        Which stages run is the project's decision (its config and layout), never what
+        happens to be installed: a stage that should run and cannot find its tool is an
+        ``error`` with the command that installs it.
+        """
         py = self.project_probe.python
         if not stage.tool:
             return py
         version = self.project_probe.tools.get(stage.tool)
-        if version is None and not stage.needs_project_python:
+        fallback = not stage.needs_project_python and self.own_probe.python != py
+        if version is None and fallback:
             # e.g. gatekeeper installed by pre-commit in its own venv, with the tools beside it
             version = self.own_probe.tools.get(stage.tool)
             py = self.own_probe.python
         if version is not None:
             self.plan.tools[stage.tool] = version
-            return py
+            return self._untampered(stage, py)
         project = self.project_probe.python
-        install = f"`{project} -m pip install {stage.package or stage.tool}`"
-        if explicit:
-            self._decide(
-                stage,
-                "error",
-                f"{stage.tool} is not installed in {project}; install it with {install}",
-            )
-        else:
-            self._decide(
-                stage,
-                "skipped",
-                f"{stage.tool} is not installed in {project} ({install} enables it)",
-            )
+        where = f"{project} nor in gatekeeper's {self.own_probe.python}" if fallback else project
+        self._decide(
+            stage,
+            "error",
+            f"{stage.tool} is not installed in {where}; install it with "
+            f"`{project} -m pip install {stage.package or stage.tool}`, or turn the stage off "
+            f"with `enabled = false` under [tool.gatekeeper.stages.{stage.name}]",
+        )
+        return None
+
+    def _untampered(self, stage: Stage, python: Path) -> Path | None:
+        """``python``, unless its start-up sets variables that steer the tools (an error)."""
+        probe = self.project_probe if python == self.project_probe.python else self.own_probe
+        if not probe.set_at_startup:
+            return python
+        names = ", ".join(sorted(probe.set_at_startup))
+        self._decide(
+            stage,
+            "error",
+            f"{python} sets {names} when it starts (from a .pth file or sitecustomize in its "
+            "environment, outside the checked tree): it would steer the tools; remove it "
+            f"(the start-up files are listed under `environment` in the JSON report)",
+        )
         return None
 
     def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,6 +405,7 @@ class _Planner:
         if "timeout" in self.plan.config.settings:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
+        options.update(self.request.options.get(stage.name, {}))
         return options
 
 
@@ -320,33 +426,87 @@ def _every_file(path: str) -> bool:
     return True
 
 
-def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
+def _scope_skip(
+    stage: Stage,
+    mine: tuple[str, ...],
+    selection: tuple[tuple[str, ...], Callable[[str], bool]],
+    scope: Scope,
+    reconfigured: bool,
+) -> str:
     """Why the change gives the stage nothing to do ("" when it has work).
 
     ``mine`` are the changed files the tool itself selects: with a tool's own selection
     (mypy's ``files``, pyright's ``include``), a changed file outside it is no reason to run.
+    ``selection`` is the stage's file patterns and the tool's own selection; ``reconfigured``
+    says the change touched what configures the tool.
     """
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
+    if stage.file_local or scope.whole or reconfigured:
+        return ""
+    touched = scope.touched_in_scope
+    if touched is None:
+        touched = frozenset(scope.files)
+    if stage.needs_project_python and touched:
+        return ""  # it runs the project's code, which may read any file (or miss a deleted one)
+    patterns, chosen = selection
     if stage.selection is not None and stage.relevant is None:
-        config = any(matches(f, stage.config_files) for f in files)
-        return "" if whole or mine or config else "no relevant files changed"
-    relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
-    if not stage.file_local and not relevant:
-        return "no relevant files changed"
-    return ""
+        # Deleted files count: a deleted module breaks its importers.
+        inside = any(matches(f, patterns) and chosen(f) for f in touched)
+        return "" if mine or inside else "no relevant files changed"
+    relevant = stage.relevant if stage.relevant is not None else patterns + stage.config_files
+    if any(matches(f, relevant) for f in touched):
+        return ""  # a deleted module breaks its importers: deletions count
+    return "no relevant files changed"
 
 
-def _tool_env(state: Path) -> dict[str, str]:
-    # Tool caches go under .gatekeeper/ so a check never writes into the working tree.
-    return {
-        "PYTHONDONTWRITEBYTECODE": "1",
+def _files_named_in(root: Path, args: Sequence[Any]) -> list[str]:
+    """Repository files named in a stage's ``args`` (``--config-file=ci/mypy.ini``, ``-c x``).
+
+    Such a file configures the tool as much as its usual config files do.
+    """
+    named = []
+    for arg in map(str, args):
+        for part in {arg, arg.partition("=")[2]}:
+            if not part or part.startswith("-"):
+                continue
+            path = Path(part) if Path(part).is_absolute() else root / part
+            try:
+                rel = path.resolve().relative_to(root.resolve()).as_posix()
+            except (ValueError, OSError):
+                continue
+            if path.is_file():
+                named.append(rel)
+    return named
+
+
+#: A path that can never exist (a "directory" inside a device file).
+NOWHERE = os.path.join(os.devnull, "gatekeeper")
+
+
+def _tool_env(state: Path, stage: Stage) -> dict[str, str]:
+    """The variables every tool of ``stage`` runs with.
+
+    Tool caches go under ``.gatekeeper/`` so a check never writes into the working tree.
+    Bytecode is read and written only under the user's state directory
+    (``PYTHONPYCACHEPREFIX``): a stale or planted ``__pycache__`` entry in the tree, which is
+    not part of what git names, never stands in for its source. Tools that only read the code
+    (linters, type checkers) get no home directory, so user-level configuration
+    (``~/.config/ruff``, ``~/.config/mypy``, ``~/.mypy.ini``) cannot decide the verdict;
+    tests and builds keep it, as the project's own tests may need it (git's identity).
+    """
+    env = {
+        "PYTHONPYCACHEPREFIX": str(pycache_dir()),
         "MYPY_CACHE_DIR": str(state / "tools" / "mypy-cache"),
         "RUFF_CACHE_DIR": str(state / "tools" / "ruff-cache"),
         "NO_COLOR": "1",
     }
+    if not stage.needs_project_python:
+        user_base = os.environ.get("PYTHONUSERBASE") or str(Path.home() / ".local")
+        env.update(HOME=NOWHERE, XDG_CONFIG_HOME=NOWHERE, PYTHONUSERBASE=user_base)
+    return env
 
 
 def _compute(ctx: StageContext) -> StageResult:
@@ -435,9 +595,11 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
-    held = load_baseline(root, the_plan.config.get("baseline"), request.head)
+    held = _baseline(request, the_plan)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
+    # What is on disk before the stages run, to prove they all read the same tree.
+    before = tree if not request.head else git.tree_hash(root)
     cache = _open_cache(the_plan, request)
     handback = fastpath.Handback(request.still_failing) if request.fast_path else None
     listener = fastpath.listen(request.listener, handback)
@@ -468,6 +630,9 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    stages += _unchanged(the_plan, before)
+    # After judging: the guard's findings can be neither baselined nor existing.
+    stages = _invariants(the_plan, request, plugins, stages)
     base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
@@ -483,12 +648,80 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        environment={**the_plan.environment, "changed": remember(the_plan.environment)},
+        off_by_config=tuple(the_plan.off),
         base=base,
         confirmation_s=confirmation_s,
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)
     return outcome
+
+
+#: The name of the result that says the tree changed while the stages ran.
+TREE_CHANGED = "tree-changed"
+
+
+def _unchanged(the_plan: Plan, before: str) -> tuple[StageResult, ...]:
+    """An ``error`` result when the tree on disk is not the one the run started with.
+
+    A test (or any tool) that rewrites files while the gate runs would make the stages after
+    it read another tree than the one the verdict names. Stages that write by design
+    (:attr:`Stage.writes`) are the exception.
+    """
+    ran = the_plan.contexts.values()
+    if not ran or any(ctx.stage.writes for ctx in ran):
+        return ()
+    after = git.tree_hash(the_plan.root)
+    if after == before:
+        return ()
+    changed = git.git(the_plan.root, "diff-tree", "-r", "--name-only", before, after).split()
+    listed = ", ".join(changed[:10]) + (
+        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    )
+    return (
+        StageResult(
+            TREE_CHANGED,
+            "error",
+            reason=f"files changed while the stages ran ({listed or 'the tree'}): the verdict "
+            "would be about no single tree; a test or tool wrote into the repository — make "
+            "it write to a temporary directory (pytest's tmp_path)",
+        ),
+    )
+
+
+def _baseline(request: GateRequest, the_plan: Plan) -> Baseline | None:
+    """The baseline that counts: the base's, unless a person runs the gate on their tree.
+
+    For the pre-push hook, CI, the loop and an agent the change under check could have
+    recorded its own findings (``gatekeeper baseline``, or a ``baseline`` setting pointing
+    at a new file), so only what the base of the change recorded lets a finding through.
+    """
+    base = request.compare_to or request.base
+    if request.trigger != "person" and base:
+        return load_baseline_at_base(the_plan.root, base)
+    return load_baseline(the_plan.root, the_plan.config.get("baseline"), request.head)
+
+
+def _invariants(
+    the_plan: Plan,
+    request: GateRequest,
+    plugins: PluginSet,
+    stages: tuple[StageResult, ...],
+) -> tuple[StageResult, ...]:
+    """The tamper guard's invariants (base rules, base tests, reach) added to its result."""
+    from gatekeeper.guard import invariants
+
+    context = invariants.Context(the_plan, request, plugins, stages)
+    try:
+        return invariants.check(context)
+    except GatekeeperError as exc:
+        # Never fail open: a guard that could not compare blocks the run.
+        name = invariants.guard_name(context)
+        reason = f"the tamper guard's invariants could not be checked: {exc.message}"
+        return tuple(
+            s.with_(status="error", reason=reason) if s.name == name else s for s in stages
+        )
 
 
 def _record(state: Path, result: RunResult) -> None:

@@ -162,6 +162,11 @@ class RunResult:
     trigger: str = "person"
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
+    #: The project interpreter's environment: start-up files, variables its start-up set,
+    #: and what changed since the last run with it (``changed``).
+    environment: dict[str, Any] = field(default_factory=dict)
+    #: stages the project's config turns off (``enabled = false``); every report says so.
+    off_by_config: tuple[str, ...] = ()
     base: BaseInfo | None = None
     #: seconds the full check of fast-path stages took after the fast path was green (None:
     #: no confirmation ran); ``duration_s`` minus this is what the attempt waited for feedback.
@@ -170,6 +175,21 @@ class RunResult:
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for s in self.stages for f in s.findings)
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """Stages that should have run and were left out by ``GATEKEEPER_SKIP``: skipped by
+        the environment, not by the command (``--skip``, ``--stage``) the person typed.
+
+        A run with any cannot be called clean by the loop or the Stop hook.
+        """
+        return tuple(
+            s.name
+            for s in self.stages
+            if s.status == "skipped"
+            and s.extra.get("skip_kind") == "request"
+            and s.extra.get("skip_source") == "env"
+        )
 
     @property
     def exit_code(self) -> int:
@@ -185,6 +205,8 @@ class RunResult:
             "trigger": self.trigger,
             "started_at": self.started_at,
             "tools": dict(sorted(self.tools.items())),
+            "environment": self.environment,
+            "off_by_config": list(self.off_by_config),
             "base": self.base.to_json() if self.base else None,
             "stages": [s.to_json() for s in self.stages],
         }

@@ -17,9 +17,24 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from gatekeeper import launch
 from gatekeeper.errors import StageError
 from gatekeeper.models import Finding, Severity, StageResult
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What a stage's tool reads beyond its static declaration, as the project configures it.
+
+    :ivar patterns: the file patterns the tool checks, when the project's config changes
+        them (ruff's ``include`` / ``extend-include``); empty: the stage's own ``patterns``.
+    :ivar config: repo-relative POSIX paths of more files whose content changes the verdict
+        (a config file another one ``extend``s, a plugin module, a stub directory's files).
+    """
+
+    patterns: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,10 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param inputs: called once per run with the repository root and every file the gate
+        may check (repo-relative POSIX paths); returns the :class:`StageInputs` the project's
+        config adds (files the tool includes, config files it follows). It must not raise
+        for a config the tool would reject: the tool reports that itself.
     :param narrow: for a file-local stage, derives its findings for ``ctx.files`` from its
         stored result of the whole tree (same tool, options and file contents), so a run
         narrowed to a change (the push after a loop) needs no tool run. Called with the
@@ -89,6 +108,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    inputs: Callable[[Path, Sequence[str]], StageInputs] | None = None
     narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
     fast_path: bool = False
     zero_config: Callable[[Path], tuple[bool, str]] | None = None
@@ -177,6 +197,10 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar patterns: the file patterns in effect (the stage's own, or what the project's
+        config makes the tool include).
+    :ivar config_inputs: repo-relative paths of every file that configures the tool
+        (its config files, the files they extend, config files named in ``args``).
     :ivar fast_path: check only what is most likely to fail and report its findings. Findings
         of a fast-path run are real and block; an empty one proves nothing: the core then runs
         the stage again with ``fast_path`` false before any verdict can be ``passed``.
@@ -200,6 +224,8 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    patterns: tuple[str, ...] = ()
+    config_inputs: tuple[str, ...] = ()
     fast_path: bool = False
     selected: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
@@ -254,7 +280,9 @@ class StageContext:
         except FileNotFoundError:
             raise StageError(f"command not found: {argv[0]}") from None
         if done.returncode not in set(ok):
-            tool = self.stage.tool if argv[1:2] == ["-m"] and self.stage.tool else argv[0]
+            # `python -m tool` or the launcher's `python -c …` (gatekeeper.launch): the tool.
+            by_module = list(argv[1:2]) in (["-m"], ["-c"])
+            tool = self.stage.tool if by_module and self.stage.tool else argv[0]
             raised = tripped_on(done.output)
             raised = f"; it tripped on {raised}" if raised else ""
             raise StageError(
@@ -269,13 +297,61 @@ class StageContext:
         *,
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
+        ahead: Sequence[Path] = (),
         cwd: Path | None = None,
     ) -> Completed:
-        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage."""
+        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage.
+
+        The tool starts through :mod:`gatekeeper.launch`: a module in the repository root
+        cannot stand in for it, and for a stage that runs the project's code the checked
+        tree's packages come first on the path (after ``ahead``, the stage's own plugin
+        directories), also in ``PYTHONPATH`` for the processes the tests start. A package of
+        the tree that still resolves elsewhere (an editable install of another checkout) is a
+        :class:`StageError` naming the install; the tool never runs.
+        """
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
-        argv = [str(self.python), "-m", self.stage.tool, *args]
-        return self.run(argv, ok=ok, env=env, cwd=cwd)
+        argv = self.tool_argv(self.stage.tool, args, ahead=ahead)
+        if self.stage.needs_project_python:
+            inherited = (env or {}).get("PYTHONPATH") or os.environ.get("PYTHONPATH")
+            places = [*map(str, ahead), *map(str, self._roots()), inherited]
+            env = {**(env or {}), "PYTHONPATH": os.pathsep.join(p for p in places if p)}
+        done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env, cwd=cwd)
+        why = launch.stray(done.returncode, done.stderr)
+        if why is not None:
+            raise StageError(
+                f"{why}: the tests would run another checkout's code, not this tree's",
+                "uninstall the editable install or reinstall it from this checkout "
+                "(`pip install -e .`), or let the gate find the package (a top-level or src/ "
+                "package)",
+            )
+        if done.returncode == launch.STRAY_EXIT and launch.STRAY_EXIT not in set(ok):
+            raise StageError(
+                f"{self.stage.tool} exited with code {done.returncode}", tail(done.output)
+            )
+        return done
+
+    def _roots(self) -> list[Path]:
+        return launch.package_roots(self.root, self.layout.packages)
+
+    def tool_argv(
+        self, module: str, args: Sequence[str], *, ahead: Sequence[Path] = ()
+    ) -> list[str]:
+        """The command line of ``python -m module args`` for this stage (see :meth:`run_tool`)."""
+        if not self.stage.needs_project_python:
+            return launch.module_argv(self.python, module, args, ahead=ahead)
+        from gatekeeper.environment import repository_dirs
+
+        return launch.module_argv(
+            self.python,
+            module,
+            args,
+            roots=self._roots(),
+            ahead=ahead,
+            owned=launch.top_names(self.layout.packages),
+            tree=self.root,
+            repo=repository_dirs(self.root),
+        )
 
     def relpath(self, path: str | Path) -> str:
         """A tool's path (absolute or relative to the root) as a repo-relative POSIX path."""

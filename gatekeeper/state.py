@@ -33,6 +33,13 @@ def _shared_location(root: Path) -> Path:
     return common_path / GIT_DIR_STATE
 
 
+def repository_state(root: Path) -> Path:
+    """Where the repository at ``root`` keeps its state, whatever ``GATEKEEPER_STATE_DIR``
+    says (for reading another repository's ledger). Raises
+    :class:`~gatekeeper.errors.GatekeeperError` when ``root`` is not in a git repository."""
+    return _shared_location(root)
+
+
 def state_path(root: Path) -> Path:
     """Where the state directory of the repository at ``root`` is (it may not exist yet).
 

@@ -273,7 +273,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="cyclomatic complexity limits with radon",
             tool="radon",
             options=OPTIONS,
-            config_files=("pyproject.toml",),
+            # radon reads [tool.radon], radon.cfg and setup.cfg's [radon] (exclude, ignore …).
+            config_files=("pyproject.toml", "radon.cfg", "setup.cfg"),
             narrow=narrow,
         )
     )

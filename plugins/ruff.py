@@ -14,6 +14,8 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
+from ._ruff_config import DEFAULT_INCLUDE, lint_inputs
+
 SYNTAX_CODES = ("syntax-error", "invalid-syntax")
 SYNTAX_HINT = "fix the syntax error; nothing else in this file can be checked until then"
 
@@ -50,13 +52,15 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
         hint, fixable = hint_of(d)
         loc = d.get("location") or {}
         code = d.get("code") or "invalid-syntax"
+        # A notebook's rows count within its cell: name the cell, or the line is ambiguous.
+        cell = f"cell {d['cell']}: " if d.get("cell") else ""
         findings.append(
             ctx.finding(
                 code,
                 d.get("filename") or "",
                 loc.get("row", 0),
                 loc.get("column", 0),
-                d.get("message", ""),
+                cell + str(d.get("message", "")),
                 fixable=fixable,
                 hint=hint,
                 # A file ruff cannot parse was not linted past the error.
@@ -105,7 +109,9 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             run=run,
             description="lint with ruff check",
             tool="ruff",
+            patterns=DEFAULT_INCLUDE,
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            inputs=lint_inputs,
             narrow=narrow_by_file,
         )
     )

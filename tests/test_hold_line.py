@@ -237,14 +237,15 @@ def test_without_a_base_the_whole_tree_is_judged(tmp_path: Path) -> None:
     assert done.json["base"] == {
         "mode": "all",
         "commit": None,
-        "source": "no base: no upstream branch and no remote default branch; "
-        "the whole tree is judged",
+        "source": "none (no upstream branch and no remote default branch)",
         "existing": 0,
         "cached": False,
         "duration_s": 0.0,
     }
     text = repo.gate("run", "--stage", "ruff").stdout
-    assert "base: none — no base: no upstream branch" in text
+    assert (
+        "base: none (no upstream branch and no remote default branch); the whole tree must" in text
+    )
     bad = repo.gate("run", "--base", "no-such-ref")
     assert bad.returncode == 2 and "is not a commit" in bad.stderr
 

@@ -10,9 +10,11 @@ aggregation. The figures are then checked exactly against what those runs must h
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -84,10 +86,7 @@ def _loop(wt: GateRepo, name: str, tmp: Path) -> GateResult:
     )
 
 
-@pytest.fixture(scope="module")
-def floor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The shared ledger and what was run to fill it."""
-    base = tmp_path_factory.mktemp("floor")
+def _build(base: Path) -> dict[str, Any]:
     repo = make_repo(base / "repo", base / "home")
     sample_repo(repo, ("ruff",))
     trees = {name: _worktree(repo, name) for name in LOOPS}
@@ -108,13 +107,34 @@ def floor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     page = base / "report.html"
     html = repo.gate("report", "--html", str(page), "--format", "json")
     assert html.returncode == 0, html.stderr
+    return {"loops": {name: r.json for name, r in results.items()}, "figures": html.json}
+
+
+@pytest.fixture(scope="module")
+def floor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The shared ledger and what was run to fill it.
+
+    Built once per test session: under xdist, the first worker to get here builds it (under a
+    lock) in the directory all workers share, and the others read what it left.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    base, summary = root / "report-floor", root / "report-floor.json"
+    with (root / "report-floor.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not summary.exists():
+            shutil.rmtree(base, ignore_errors=True)  # what a failed build left
+            base.mkdir()
+            summary.write_text(json.dumps(_build(base)), encoding="utf-8")
+    built = json.loads(summary.read_text(encoding="utf-8"))
+    env = isolated_env(base / "home")
     return {
-        "repo": repo,
-        "clone": other,
-        "trees": trees,
-        "loops": {name: r.json for name, r in results.items()},
-        "figures": html.json,
-        "page": page,
+        **built,
+        "repo": GateRepo(base / "repo", env),
+        "clone": GateRepo(base / "clone", env),
+        "trees": {name: GateRepo(base / f"wt-{name}", env) for name in LOOPS},
+        "page": base / "report.html",
         "work": base,
     }
 
@@ -466,6 +486,42 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
             }
         ),
         json.dumps({"kind": "a-kind-from-the-future", "id": "f"}),
+        # passed, but with stages skipped on request: the hook never calls that clean
+        json.dumps(
+            {
+                "kind": "hook",
+                "id": "i",
+                "ts": when,
+                "session_id": "S2",
+                "decision": "stop",
+                "why": "passed without mypy (left out on request)",
+                "verdict": "passed",
+            }
+        ),
+        # a loop still running (attempts, no end yet) and one that found nothing to fix
+        json.dumps(
+            {
+                "kind": "attempt",
+                "id": "g",
+                "ts": when,
+                "loop_id": "L2",
+                "attempt": 1,
+                "fixer": "claude",
+                "fixer_exit": 0,
+                "verdict_after": "failed",
+            }
+        ),
+        json.dumps(
+            {
+                "kind": "loop",
+                "id": "h",
+                "ts": when,
+                "loop_id": "L3",
+                "stop_reason": "clean",
+                "attempts": 0,
+                "fixers": ["claude"],
+            }
+        ),
         '{"kind": "run", "verdict": "pass',  # torn by a writer killed mid-line
     ]
     ledger = tmp_path / "ledger.jsonl"
@@ -494,13 +550,16 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(fig)
     assert fig["records"] == {
         "a-kind-from-the-future": 1,
-        "attempt": 1,
-        "hook": 1,
-        "loop": 2,
+        "attempt": 2,
+        "hook": 2,
+        "loop": 3,
         "run": 1,
         "unusable": 1,
     }
-    assert fig["yield"]["overall"]["units"] == 2
+    assert _yield(3, 2, 2).items() <= fig["yield"]["overall"].items()
+    assert _row(fig["latest"], id="S2")["outcome"] == "partial"
+    assert fig["yield"]["not_counted"] == {"nothing_to_fix": 1, "running": 1}
+    assert _row(fig["latest"], id="L2")["outcome"] == "running"
     assert [(r["rule"], r["findings"], r["unmarked"]) for r in fig["failures"]["rules"]] == [
         ("<b>E1</b>", 1, 1)
     ]

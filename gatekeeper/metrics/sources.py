@@ -100,10 +100,11 @@ def resolve(given: str) -> Path:
     if (path / ledger.LEDGER_NAME).is_file():
         return path / ledger.LEDGER_NAME
     from gatekeeper import git
-    from gatekeeper.state import state_path
+    from gatekeeper.state import repository_state
 
     try:
-        found = ledger.ledger_path(state_path(git.repo_root(path)))
+        # that repository's own ledger: GATEKEEPER_STATE_DIR is about the current one
+        found = ledger.ledger_path(repository_state(git.repo_root(path)))
     except GatekeeperError:
         found = None
     if found is None or not found.is_file():

@@ -53,7 +53,7 @@ def base_line(run: RunResult) -> str:
     if base is None:
         return ""
     if base.mode == "all":
-        return f"base: none — {base.source}"
+        return f"base: {base.source}; the whole tree must be clean"
     where = f"{base.source} ({base.commit[:10]})" if base.commit else base.source
     held = len(existing_findings(run))
     if not held:

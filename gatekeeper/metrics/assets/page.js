@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   const fig = JSON.parse(document.getElementById("gatekeeper-figures").textContent);
+  Bokeh.set_log_level("warn");  // a healthy page says nothing in the console
   const plt = Bokeh.Plotting;
   const COLORS = {
     "first pass": "#4477aa", "final": "#228833",
@@ -241,9 +242,12 @@
       { max: 1.05, what: "hit rate", format: pct, percent: true, none: "no stage ran" });
   }
 
+  // A link to a loop's or session's attempts opens them (and a page opened at such a link
+  // scrolls there again once the charts above have taken their height).
   function openTarget() {
     const el = location.hash && document.getElementById(location.hash.slice(1));
     if (el && el.tagName === "DETAILS") el.open = true;
+    return el;
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
@@ -254,5 +258,9 @@
     fixerTimes, cacheRate,
   ].map((draw) => Promise.resolve().then(draw));
   // The page's tests (and anyone curious) can wait for every chart to be on screen.
-  window.gatekeeperReport = Promise.all(drawn).then(() => "drawn");
+  window.gatekeeperReport = Promise.all(drawn).then(() => {
+    const el = openTarget();
+    if (el) el.scrollIntoView();
+    return "drawn";
+  });
 })();
