@@ -42,6 +42,8 @@ from gatekeeper.state import state_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
+#: Why a stage that judges a change is left out of a run that names no base.
+NO_BASE = "no base to judge the change against: run with --base REF"
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    deep: bool = False  # slow checks too (``--deep``); the ``deep`` setting turns it on as well
 
 
 @dataclass
@@ -193,6 +196,11 @@ class _Planner:
         guarded = self.request.trigger in stage.default_triggers
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = user.get("enabled", stage.default_enabled) and not self.request.only
+        if stage.on_with_base and not (explicit or default or self.request.only):
+            if self.request.base is None and self.request.compare_to is None:
+                self.plan.order.append(stage.name)
+                return self._decide(stage, "skipped", NO_BASE)
+            explicit = True  # asked for by naming a base: a missing tool is an error
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)
@@ -221,6 +229,7 @@ class _Planner:
             env=_tool_env(self.state),
             base=self.plan.base,
             trigger=self.request.trigger,
+            deep=self.request.deep or bool(self.plan.config.get("deep")),
         )
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:

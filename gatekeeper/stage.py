@@ -53,6 +53,8 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param on_with_base: the stage is also on by default for a person's run that names a base
+        (``run --base REF``); a plain run without one lists it as skipped and says why.
     """
 
     name: str
@@ -73,6 +75,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    on_with_base: bool = False
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:
@@ -128,6 +131,8 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar deep: deep mode (``--deep`` or ``deep = true``): stages may do their slow checks
+        (the test-quality stage's mutants).
     """
 
     stage: Stage
@@ -143,6 +148,7 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    deep: bool = False
 
     @property
     def args(self) -> list[str]:

@@ -19,6 +19,8 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
 
+from . import _coverage
+
 REPORTER_DIR = Path(__file__).parent / "_pytest_report"
 REPORTER = "gatekeeper_pytest_report"
 HINT = (
@@ -147,7 +149,14 @@ def run(ctx: StageContext) -> list[Finding]:
         path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
         env = {"GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
         argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
+        # Coverage of the changed files for the test-quality stage, from this same run.
+        measuring = _coverage.prepare(ctx)
+        if measuring:
+            env.update(measuring.env())
+            argv = [*measuring.plugin_args(), *argv]
         done = ctx.run_tool([*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env)
+        if measuring:
+            _coverage.publish(ctx, measuring)
         data = read_report(report, done.returncode, done.output)
     findings = parse(ctx, data)
     judge(data, findings, done.returncode, done.output)
@@ -166,6 +175,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             needs_project_python=True,
             file_local=False,
             config_files=("pyproject.toml", "pytest.ini", "setup.cfg", "tox.ini", "conftest.py"),
+            # Measure the changed project files' coverage (read by the test-quality stage).
+            options={"coverage": True},
             cacheable=True,
         )
     )

@@ -44,6 +44,7 @@ class LoopRequest:
     :ivar max_attempts: fixer runs in all, across the ladder.
     :ivar timeout: seconds one fixer run may take before its process group is killed.
     :ivar max_minutes: wall-clock budget of the whole loop.
+    :ivar deep: deep mode for every run of the loop (``--deep``).
     """
 
     agents: tuple[str, ...]
@@ -55,6 +56,7 @@ class LoopRequest:
     skip: tuple[str, ...] = ()
     max_report_chars: int | None = None
     jobs: int | None = None
+    deep: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ class _Driver:
             state=self.state,
             jobs=self.req.jobs,
             record=False,
+            deep=self.req.deep,
         )
         run = run_gate(request, self.plugins)
         try:
