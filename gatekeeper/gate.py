@@ -44,6 +44,8 @@ from gatekeeper.state import state_dir
 SCOPE_SKIP = "scope"
 #: Why a stage that judges a change is left out of a run that names no base.
 NO_BASE = "no base to judge the change against: run with --base REF"
+#: Triggers whose change is the working tree against HEAD even when no base is named.
+CHANGE_TRIGGERS = ("loop", "agent")
 
 
 @dataclass(frozen=True)
@@ -196,11 +198,13 @@ class _Planner:
         guarded = self.request.trigger in stage.default_triggers
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = user.get("enabled", stage.default_enabled) and not self.request.only
-        if stage.on_with_base and not (explicit or default or self.request.only):
-            if self.request.base is None and self.request.compare_to is None:
+        if stage.on_for_change and not (explicit or default or self.request.only):
+            if user.get("enabled") is False:
+                return
+            if not self._judges_change():
                 self.plan.order.append(stage.name)
                 return self._decide(stage, "skipped", NO_BASE)
-            explicit = True  # asked for by naming a base: a missing tool is an error
+            explicit = True  # on for the change: a missing tool is an error, not a skip
         if not (explicit or default):
             return
         self.plan.order.append(stage.name)
@@ -231,6 +235,12 @@ class _Planner:
             trigger=self.request.trigger,
             deep=self.request.deep or bool(self.plan.config.get("deep")),
         )
+
+    def _judges_change(self) -> bool:
+        """The run has a change to judge: a base, or an agent's work since HEAD."""
+        request = self.request
+        named = request.base is not None or request.compare_to is not None
+        return named or request.trigger in CHANGE_TRIGGERS
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)

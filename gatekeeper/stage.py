@@ -53,8 +53,11 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
-    :param on_with_base: the stage is also on by default for a person's run that names a base
-        (``run --base REF``); a plain run without one lists it as skipped and says why.
+    :param on_for_change: on by default whenever the run judges a change: the loop, the Stop
+        hook and ``verify``, and any run given a base (``run --base REF``, pre-push, a pull
+        request in CI). A person's run, a push or a CI job without a base lists it as skipped
+        and says why. Unlike ``default_triggers`` it is no guard: ``--stage``, ``--skip`` and
+        ``enabled = false`` leave it out.
     """
 
     name: str
@@ -75,7 +78,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
-    on_with_base: bool = False
+    on_for_change: bool = False
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from . import _change
 REPORT_DIR = Path(__file__).parent / "_pytest_report"
 PLUGIN = "gatekeeper_pytest_coverage"
 READER = REPORT_DIR / "gatekeeper_coverage_lines.py"
+SITE = REPORT_DIR / "_site"
 INSTALL = "coverage>=7.10"
 
 
@@ -50,10 +51,13 @@ class Measurement:
     keeper: tempfile.TemporaryDirectory[str] = field(repr=False, compare=False)
 
     def env(self) -> dict[str, str]:
-        """Environment of the test run: the coverage config and the context switch."""
+        """Environment of the test run: the coverage config, the context switch, and the
+        start-up hook that measures the Python processes the tests start (``PYTHONPATH``)."""
+        path = [str(SITE), str(REPORT_DIR), os.environ.get("PYTHONPATH", "")]
         return {
             "GATEKEEPER_COVERAGE_RC": str(self.directory / "coveragerc"),
             "GATEKEEPER_COVERAGE_CONTEXTS": "1" if self.contexts else "0",
+            "PYTHONPATH": os.pathsep.join(p for p in path if p),
         }
 
     def plugin_args(self) -> list[str]:
@@ -84,10 +88,11 @@ def start(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measuremen
         f"data_file = {directory / 'cov'}\n"
         "parallel = true\n"
         f"include ={include}\n"
-        # Processes the tests start (xdist workers, subprocess) are measured too.
-        "patch =\n    subprocess\n    _exit\n",
+        "patch =\n    _exit\n",
         encoding="utf-8",
     )
+    # Read by the start-up hook of the processes the tests start (_site/sitecustomize.py).
+    (directory / "files").write_text("".join(f"{p}\n" for p in absolute), encoding="utf-8")
     digests = {f: digest(ctx.root / f) for f in files}
     return Measurement(directory, digests, contexts, keeper)
 
@@ -127,10 +132,9 @@ def measure(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurem
     :raises StageError: pytest broke (exit 2-5 other than failing tests), or timed out.
     """
     found = start(ctx, files, contexts)
-    path = os.pathsep.join(p for p in (str(REPORT_DIR), os.environ.get("PYTHONPATH")) if p)
     argv = [str(ctx.project_python), "-m", "pytest", *found.plugin_args()]
     argv += ["-p", "no:cacheprovider", "-q", "--color=no"]
-    ctx.run(argv, ok=(0, 1), env={**found.env(), "PYTHONPATH": path})
+    ctx.run(argv, ok=(0, 1), env=found.env())
     return found
 
 

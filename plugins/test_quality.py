@@ -212,8 +212,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             after=("pytest",),
             cacheable=False,  # judged against a base, with coverage handed over by pytest
             default_enabled=False,
-            default_triggers=("loop", "pre-push", "agent", "ci"),
-            on_with_base=True,
+            on_for_change=True,
         )
     )
 

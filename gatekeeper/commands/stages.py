@@ -30,6 +30,7 @@ def main(args: argparse.Namespace) -> int:
                 "tool": reg.stage.tool or "",
                 "enabled": "on" if enabled else "off",
                 "on_for": ",".join(reg.stage.default_triggers),
+                "on_for_change": "yes" if reg.stage.on_for_change else "",
                 "scope": "files" if reg.stage.file_local else "project",
                 "description": reg.stage.description,
             }
@@ -39,8 +40,11 @@ def main(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["name"]) for r in rows) if rows else 10
     for r in rows:
-        state = r["enabled"] if r["enabled"] == "on" or not r["on_for"] else "auto"
+        auto = r["on_for"] or r["on_for_change"]
+        state = r["enabled"] if r["enabled"] == "on" or not auto else "auto"
         also = f" (always on for: {r['on_for']})" if r["on_for"] else ""
+        if r["on_for_change"] and r["enabled"] != "on":
+            also = " (on when a change is judged: --base, pre-push, loop, agent, ci)"
         print(f"{r['name']:<{width}}  {state:<4}  {r['description']}{also}  [{r['plugin']}]")
     print(f"\nconfig: {config.source or 'none (zero-config defaults)'}")
     return 0

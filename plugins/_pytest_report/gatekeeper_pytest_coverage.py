@@ -3,10 +3,10 @@
 Loaded with ``-p`` ahead of everything else, so measurement starts before any conftest or test
 module imports the code under test. It runs in the project's interpreter and imports only the
 standard library, pytest and coverage.py. Settings come from the coverage config file named in
-``GATEKEEPER_COVERAGE_RC`` (data file, ``include``, ``parallel``, ``patch``), so processes the
-tests start (pytest-xdist workers, ``subprocess``) are measured too through coverage's own
-start-up hook. With ``GATEKEEPER_COVERAGE_CONTEXTS=1`` each test's lines are recorded under the
-test's node id (a dynamic context), which the deep mode uses to pick the tests of a line.
+``GATEKEEPER_COVERAGE_RC`` (data file, ``include``, ``parallel``). pytest-xdist workers load the
+plugin too; other Python processes the tests start are measured by ``_site/sitecustomize.py``.
+With ``GATEKEEPER_COVERAGE_CONTEXTS=1`` each test's lines are recorded under the test's node id
+(a dynamic context), which the deep mode uses to pick the tests of a line.
 
 When coverage.py is not importable a file ``coverage-missing`` is written to the data directory,
 so the gate reports the missing tool instead of "nothing covered".
@@ -41,7 +41,7 @@ def _start() -> Any:
         return None
     current = coverage.Coverage.current()
     if current is not None and _ours(current):
-        return current  # a worker process: coverage's start-up hook already measures it
+        return current  # started by the start-up hook of this process (_site/sitecustomize.py)
     if current is not None:
         # Measured by someone else's coverage (the gate's own tests under a gate): hand over.
         current.stop()
