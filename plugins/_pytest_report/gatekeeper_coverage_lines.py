@@ -22,7 +22,10 @@ from coverage.exceptions import NoDataError
 
 
 def _file(cov: Any, data: Any, path: str, contexts: bool) -> dict[str, Any]:
-    _name, statements, _excluded, _missing, _text = cov.analysis2(path)
+    try:
+        _name, statements, _excluded, _missing, _text = cov.analysis2(path)
+    except Exception as exc:  # not Python coverage.py can parse: the stage leaves it to mypy
+        return {"statements": [], "executed": [], "unreadable": f"{type(exc).__name__}: {exc}"}
     executed = data.lines(path) or []
     found: dict[str, Any] = {"statements": sorted(statements), "executed": sorted(executed)}
     if contexts:
