@@ -8,7 +8,8 @@ keeps it recorded; several identical findings share a fingerprint and a ``count`
 
 The file lists one finding per line in a fixed order, so fixing one is a one-line diff. It
 only shrinks on ``baseline --update``; recording new findings takes ``--add-new``, so the
-baseline never grows by accident. A stage that could not run is never baselined.
+baseline never grows by accident. A stage that could not run is never baselined, nor is a
+finding that stopped its tool (:attr:`~gatekeeper.models.Finding.stops_tool`).
 """
 
 from __future__ import annotations
@@ -82,10 +83,15 @@ def _order(e: Entry) -> tuple[str, str, str, str]:
 
 
 def entries_of(findings: Iterable[Finding]) -> tuple[Entry, ...]:
-    """Findings folded into entries (one per stage and fingerprint), in file order."""
+    """Findings folded into entries (one per stage and fingerprint), in file order.
+
+    Findings that stop a tool (:attr:`Finding.stops_tool`) are never entries.
+    """
     counts: Counter[Key] = Counter()
     first: dict[Key, Finding] = {}
     for f in findings:
+        if f.stops_tool:
+            continue
         key = (f.stage, f.fingerprint)
         counts[key] += 1
         first.setdefault(key, f)
@@ -198,7 +204,8 @@ def apply_baseline(
 
     Up to ``count`` findings of a recorded fingerprint are baselined (in report order); any
     more are new. A stage whose only blocking findings are baselined passes. Stages that
-    could not run or were skipped are left exactly as they are: an error is never baselined.
+    could not run or were skipped are left exactly as they are: an error is never baselined,
+    and neither is a finding that stopped its tool, even when the file has an entry for it.
     """
     if baseline is None:
         return tuple(stages)
@@ -212,14 +219,15 @@ def _apply_one(stage: StageResult, budget: dict[Key, int]) -> StageResult:
     marked = []
     for f in stage.findings:
         key = (f.stage, f.fingerprint)
-        if budget.get(key, 0) > 0:
+        # What stops a tool hides everything after it: no entry can hold it.
+        if budget.get(key, 0) > 0 and not f.stops_tool:
             budget[key] -= 1
             f = replace(f, baselined=True)
         marked.append(f)
     held = sum(1 for f in marked if f.baselined)
     if not held:
         return stage
-    blocking = any(f.severity == "error" and not f.baselined for f in marked)
+    blocking = any(f.blocking for f in marked)
     return stage.with_(
         findings=tuple(marked),
         status="failed" if blocking else "passed",

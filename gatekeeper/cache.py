@@ -215,8 +215,7 @@ class StageCache:
             "python": self._stamp(ctx.python),
             "project_python": self._stamp(ctx.project_python),
             "layout": asdict(ctx.layout),
-            "files": sorted(ctx.files),
-            "whole_tree": ctx.whole_tree,
+            **_scope_material(ctx),
             "base": ctx.base if stage.tool is None else None,
             "env": _tool_environment(),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
@@ -247,14 +246,27 @@ class StageCache:
         if self.reuse:
             hit = self.results.get(key)
             if hit is not None:
-                extra = {**hit.extra, "cached_duration_s": round(hit.duration_s, 3)}
-                return hit.with_(cached=True, duration_s=time.monotonic() - started, extra=extra)
+                return _replayed(hit, started)
         result = compute()
         self.record(ctx.stage.name, result)
         # Files edited while the stage ran: the result belongs to neither version; keep none.
         if self.store and result.status in STORABLE and self._same_key(ctx, key):
             self.stored += self.results.put(key, result)
         return result
+
+    def lookup(self, ctx: StageContext) -> StageResult | None:
+        """The stored result for ``ctx`` as it is now, replayed; None when there is none.
+
+        Nothing is computed or stored; ``--no-cache`` and a key that cannot be taken give None.
+        """
+        started = time.monotonic()
+        if not self.reuse:
+            return None
+        try:
+            hit = self.results.get(self.key(ctx))
+        except (OSError, ValueError, TypeError):
+            return None
+        return _replayed(hit, started) if hit is not None else None
 
     def _same_key(self, ctx: StageContext, key: str) -> bool:
         try:
@@ -286,6 +298,26 @@ class StageCache:
             _write_json(self._timings_path, merged)
         if self.stored:  # a run that only replayed cannot have grown the cache
             self.results.prune()
+
+
+def _replayed(hit: StageResult, started: float) -> StageResult:
+    extra = {**hit.extra, "cached_duration_s": round(hit.duration_s, 3)}
+    return hit.with_(cached=True, duration_s=time.monotonic() - started, extra=extra)
+
+
+def _scope_material(ctx: StageContext) -> dict[str, Any]:
+    """What the run's scope adds to the key.
+
+    A whole-program stage that runs a tool (type checker, tests, build) checks the whole
+    program whatever the change touched, so its result of a tree is the same for a whole-tree
+    run (``gatekeeper run``, the loop) and a run narrowed to a change (the push gate): the
+    scope only decides *whether* it runs. Stages that check the files in scope, and tool-less
+    stages (a change judge, a command) that may read ``ctx.files``, keep the scope in the key.
+    """
+    stage = ctx.stage
+    if stage.file_local or stage.tool is None or stage.judges_change:
+        return {"files": sorted(ctx.files), "whole_tree": ctx.whole_tree}
+    return {}
 
 
 def _tool_environment() -> dict[str, str]:

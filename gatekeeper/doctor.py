@@ -63,15 +63,28 @@ def _gate_checks(root: Path) -> Iterator[Check]:
     python = project_python(root, the_plan.config.get("python"))
     version = probe(python, ()).python_version
     yield Check("python", "ok", f"Python {version} at {python} ({_python_origin(root, python)})")
+    from gatekeeper.commands.stages import project_summary, stage_rows
+
+    rows = stage_rows(root, the_plan.config, the_plan.registered)
+    summary = project_summary(root, rows)
+    listed = {k: ", ".join(summary[k]) or "none found" for k in summary if k != "root"}
+    yield Check(
+        "project",
+        "ok",
+        f"{summary['root']} (packages: {listed['packages']}; "
+        f"modules: {listed['modules']}; tests: {listed['tests']})",
+    )
+    yield Check("type checker", "ok", listed["type_checkers"])
+    why = {r["name"]: r["why"] for r in rows}
     for name, reg in the_plan.registered.items():
         label = f"stage {name}"
         if name not in the_plan.order:
-            yield Check(label, "info", "off (disabled, or not selected by default)")
+            yield Check(label, "info", f"off: {why[name]}")
         elif name in the_plan.contexts:
             ctx = the_plan.contexts[name]
             tool = reg.stage.tool
             version = f"{tool} {the_plan.tools.get(tool, '?')}" if tool else "no tool"
-            yield Check(label, "ok", f"{version} · {ctx.python}")
+            yield Check(label, "ok", f"{version} · {ctx.python} · on: {why[name]}")
         else:
             yield _decided(label, the_plan.decided[name].status, the_plan.decided[name].reason)
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import sys
@@ -16,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gatekeeper import git
+from gatekeeper import fastpath, git
 from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
@@ -78,6 +79,9 @@ class GateRequest:
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
     deep: bool = False  # slow checks too (``--deep``); the ``deep`` setting turns it on as well
+    #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
+    #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
+    fast_path: bool = False
 
 
 @dataclass
@@ -189,6 +193,7 @@ class _Planner:
     project_probe: Probe
     own_probe: Probe
     state: Path
+    tree_files: list[str] | None = None
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
@@ -197,7 +202,7 @@ class _Planner:
         # --skip / GATEKEEPER_SKIP leaves it out.
         guarded = self.request.trigger in stage.default_triggers
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
-        default = user.get("enabled", stage.default_enabled) and not self.request.only
+        default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if stage.on_for_change and not (explicit or default or self.request.only):
             if user.get("enabled") is False:
                 return
@@ -214,7 +219,8 @@ class _Planner:
         if python is None:
             return
         files, whole = self.scope
-        mine = tuple(f for f in files if matches(f, stage.patterns))
+        chosen = self._selection(stage)
+        mine = tuple(f for f in files if matches(f, stage.patterns) and chosen(f))
         reason = _scope_skip(stage, mine, files, whole)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
@@ -234,7 +240,29 @@ class _Planner:
             base=self.plan.base,
             trigger=self.request.trigger,
             deep=self.request.deep or bool(self.plan.config.get("deep")),
+            selected=self._selected(stage, chosen, mine if whole else None),
         )
+        self.plan.contexts[stage.name] = fastpath.enabled_for(
+            self.plan.contexts[stage.name], self.request.fast_path
+        )
+
+    def _selection(self, stage: Stage) -> Callable[[str], bool]:
+        """The tool's own file selection from the project's config (every file when none)."""
+        chosen = stage.selection(self.plan.root, self.plan.layout) if stage.selection else None
+        return chosen or _every_file
+
+    def _selected(
+        self, stage: Stage, chosen: Callable[[str], bool], known: tuple[str, ...] | None
+    ) -> tuple[str, ...]:
+        """Every file of the tree the tool selects (the scope's own files in a whole run)."""
+        if known is not None:
+            return known
+        if self.tree_files is None:
+            excluded = [str(p) for p in self.plan.config.get("exclude")]
+            self.tree_files = [
+                f for f in git.list_files(self.plan.root) if not matches(f, excluded)
+            ]
+        return tuple(f for f in self.tree_files if matches(f, stage.patterns) and chosen(f))
 
     def _judges_change(self) -> bool:
         """The run has a change to judge: a base, or an agent's work since HEAD."""
@@ -298,12 +326,23 @@ def _probes(py: Path, own: Path, tools: set[tuple[str, str]], state: Path) -> tu
         return probe(py, tools, cache=state), mine.result()
 
 
+def _every_file(path: str) -> bool:
+    return True
+
+
 def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
-    """Why the change gives the stage nothing to do ("" when it has work)."""
+    """Why the change gives the stage nothing to do ("" when it has work).
+
+    ``mine`` are the changed files the tool itself selects: with a tool's own selection
+    (mypy's ``files``, pyright's ``include``), a changed file outside it is no reason to run.
+    """
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
+    if stage.selection is not None and stage.relevant is None:
+        config = any(matches(f, stage.config_files) for f in files)
+        return "" if whole or mine or config else "no relevant files changed"
     relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
     if not stage.file_local and not relevant:
         return "no relevant files changed"
@@ -320,18 +359,24 @@ def _tool_env(state: Path) -> dict[str, str]:
     }
 
 
+def _compute(ctx: StageContext) -> StageResult:
+    timeout = float(ctx.options["timeout"])
+    # Fresh facts too: a fast-path stage runs twice (fast path, full check) in one run.
+    fresh = dataclasses.replace(ctx, deadline=time.monotonic() + timeout, facts={})
+    fresh.cache_dir.mkdir(parents=True, exist_ok=True)
+    return run_stage(fresh)
+
+
 def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
-    def compute() -> StageResult:
-        timeout = float(ctx.options["timeout"])
-        fresh = StageContext(**{**ctx.__dict__, "deadline": time.monotonic() + timeout})
-        fresh.cache_dir.mkdir(parents=True, exist_ok=True)
-        return run_stage(fresh)
+    if ctx.fast_path:
+        full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
+        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
         if cacheable:
-            return cache.run(ctx, compute)
-        result = compute()
+            return cache.run(ctx, lambda: _compute(ctx))
+        result = _compute(ctx)
         cache.record(ctx.stage.name, result)
         return result
 
@@ -353,9 +398,13 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache) -> list[Job]:
+def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
+        if names is not None:
+            if name not in names:
+                continue
+            ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
         work = _start(ctx, cache, cacheable)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
@@ -383,17 +432,24 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         if request.fail_fast is not None
         else bool(the_plan.config.get("fail_fast"))
     )
+    confirmation_s: float | None = None
     try:
         ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+
+        def confirm(names: list[str]) -> dict[str, StageResult]:
+            full = _jobs(the_plan, cache, names)
+            return execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+
+        ran, confirmation_s = fastpath.settle({**the_plan.decided, **ran}, confirm)
     finally:
         cache.close()
-    results = {**the_plan.decided, **ran}
+    results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
     stages = apply_baseline(stages, held if request.use_baseline else None)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
-    verdict = verdict_of(stages, all_skipped_ok=all_scope)
+    verdict = fastpath.guard(verdict_of(stages, all_skipped_ok=all_scope), stages)
     outcome = RunResult(
         verdict=verdict,
         tree=tree,
@@ -404,6 +460,7 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        confirmation_s=confirmation_s,
     )
     if request.record:
         _record(request.state or state_dir(root), outcome)

@@ -39,10 +39,16 @@ class Finding:
     #: recorded in the repository's baseline (see :mod:`gatekeeper.baseline`): reported and
     #: counted, but it does not fail the gate.
     baselined: bool = False
+    #: the tool stopped here: it did not check everything it was asked to (a test module
+    #: that cannot be collected, a file that cannot be parsed, a run cut short). Such a
+    #: finding always blocks and can never be baselined: what it hides is unknown.
+    stops_tool: bool = False
 
     @property
     def blocking(self) -> bool:
-        """Counts against the verdict: an error that the baseline does not hold."""
+        """Counts against the verdict: an error (or a stop) that the baseline does not hold."""
+        if self.stops_tool:
+            return True
         return self.severity == "error" and not self.baselined
 
     @property
@@ -114,6 +120,9 @@ class RunResult:
     trigger: str = "person"
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
+    #: seconds the full check of fast-path stages took after the fast path was green (None:
+    #: no confirmation ran); ``duration_s`` minus this is what the attempt waited for feedback.
+    confirmation_s: float | None = None
 
     @property
     def findings(self) -> tuple[Finding, ...]:

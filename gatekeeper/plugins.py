@@ -28,6 +28,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gatekeeper_plugins.ruff",
     "gatekeeper_plugins.ruff_format",
     "gatekeeper_plugins.mypy",
+    "gatekeeper_plugins.pyright",
+    "gatekeeper_plugins.ty",
     "gatekeeper_plugins.radon",
     "gatekeeper_plugins.pytest",
     "gatekeeper_plugins.build",

@@ -45,13 +45,18 @@ def run_stage(ctx: StageContext) -> StageResult:
     if bad:
         return done(status="error", reason=f"stage {name} returned a non-Finding: {bad[0]!r}")
     findings = tuple(sorted(fingerprint_all(ctx.root, map(_bounded, produced)), key=_order))
-    failing = any(f.severity == "error" for f in findings)
+    failing = any(f.blocking for f in findings)
+    facts = dict(ctx.facts)
+    checked = facts.pop("files_checked", None)
+    if not isinstance(checked, int):
+        checked = len(ctx.files) if ctx.stage.file_local else len(ctx.selected or ctx.files)
     return StageResult(
         name,
         "failed" if failing else "passed",
         time.monotonic() - start,
         findings=findings,
-        files_checked=len(ctx.files),
+        files_checked=checked,
+        extra=facts,
     )
 
 

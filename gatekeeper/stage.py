@@ -53,6 +53,17 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
+        what is most likely to fail (tests that failed last time, tests the change affects)
+        when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
+    :param zero_config: with no ``enabled`` setting, decides from the project root whether the
+        stage is on, and says why: ``(True, "the project configures mypy")``. None: on when
+        ``default_enabled``. Shown by ``gatekeeper stages`` and ``doctor``.
+    :param selection: the tool's own file selection read from the project's configuration:
+        called with the project root and the discovered layout, returns a predicate on
+        repo-relative POSIX paths (True: the tool checks that file when run the project's
+        way), or None when the configuration selects nothing narrower than ``patterns``. A
+        changed file outside the selection neither triggers the stage nor is passed to it.
     :param on_for_change: on by default whenever the run judges a change: the loop, the Stop
         hook and ``verify``, and any run given a base (``run --base REF``, pre-push, a pull
         request in CI). A person's run, a push or a CI job without a base lists it as skipped
@@ -79,6 +90,20 @@ class Stage:
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
     on_for_change: bool = False
+    fast_path: bool = False
+    zero_config: Callable[[Path], tuple[bool, str]] | None = None
+    selection: Callable[[Path, Layout], Callable[[str], bool] | None] | None = None
+
+    def decision(self, root: Path, user: Mapping[str, Any]) -> tuple[bool, str]:
+        """Whether the stage is on for the project at ``root`` by config or zero-config, and
+        why (``user``: the stage's own settings)."""
+        if isinstance(user.get("enabled"), bool):
+            return user["enabled"], f"enabled = {str(user['enabled']).lower()} in the config"
+        if self.zero_config is not None:
+            return self.zero_config(root)
+        if self.default_enabled:
+            return True, "on by default"
+        return False, "off by default (enable it in the config)"
 
     @property
     def relevant_patterns(self) -> tuple[str, ...]:
@@ -105,6 +130,18 @@ def matches(path: str, patterns: Sequence[str]) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _name_pattern(pattern: str) -> Callable[[str], object]:
     return re.compile(fnmatch.translate(pattern)).match
+
+
+_RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)\b.*$", re.M)
+
+
+def tripped_on(output: str) -> str:
+    """The exception a Python tool died of (the last line of its traceback), or ""."""
+    if "Traceback (most recent call last)" not in output:
+        return ""
+    after = output.rsplit("Traceback (most recent call last)", 1)[1]
+    found = _RAISED.findall(after)
+    return found[-1].strip()[:300] if found else ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +173,14 @@ class StageContext:
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
     :ivar deep: deep mode (``--deep`` or ``deep = true``): stages may do their slow checks
         (the test-quality stage's mutants).
+    :ivar fast_path: check only what is most likely to fail and report its findings. Findings
+        of a fast-path run are real and block; an empty one proves nothing: the core then runs
+        the stage again with ``fast_path`` false before any verdict can be ``passed``.
+    :ivar selected: every file of the tree in the tool's own selection (see
+        :attr:`Stage.selection`), whatever the change: what a whole-program stage checks.
+    :ivar facts: what the stage tells the report besides findings (``files_checked``: the
+        number of files the tool itself says it checked; ``tests``: pytest's counts). A stage
+        fills it with :meth:`tell`; the core copies it into the stage's result.
     """
 
     stage: Stage
@@ -152,6 +197,13 @@ class StageContext:
     base: str | None = None
     trigger: str = "person"
     deep: bool = False
+    fast_path: bool = False
+    selected: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def tell(self, key: str, value: Any) -> None:
+        """Record a fact for the report (JSON-serialisable ``value``), e.g. pytest's counts."""
+        self.facts[key] = value
 
     @property
     def args(self) -> list[str]:
@@ -175,18 +227,22 @@ class StageContext:
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
         stdin: str | None = None,
+        cwd: Path | None = None,
     ) -> Completed:
-        """Run a command in the repository root under the stage's deadline.
+        """Run a command in the repository root (or ``cwd``) under the stage's deadline.
 
         An exit code outside ``ok`` is the tool failing to do its job: :class:`StageError`
-        with the output's tail. A timeout kills the process group and is a ``StageError``.
+        naming what it tripped on (the last line of a Python traceback) with the output's
+        tail. A timeout kills the process group and is a ``StageError``.
         """
         remaining = self.remaining()
         if remaining <= 0:
             raise StageError(f"timed out after {self.options.get('timeout')}s")
         merged = {**os.environ, **self.env, **(env or {})}
         try:
-            done = run_process(argv, cwd=self.root, timeout=remaining, env=merged, stdin=stdin)
+            done = run_process(
+                argv, cwd=cwd or self.root, timeout=remaining, env=merged, stdin=stdin
+            )
         except ProcessTimeout as exc:
             raise StageError(
                 f"timed out after {self.options.get('timeout')}s (process group killed)",
@@ -195,8 +251,11 @@ class StageContext:
         except FileNotFoundError:
             raise StageError(f"command not found: {argv[0]}") from None
         if done.returncode not in set(ok):
+            tool = self.stage.tool if argv[1:2] == ["-m"] and self.stage.tool else argv[0]
+            raised = tripped_on(done.output)
+            raised = f"; it tripped on {raised}" if raised else ""
             raise StageError(
-                f"{PurePath(argv[0]).name} exited with code {done.returncode}",
+                f"{PurePath(tool).name} exited with code {done.returncode}{raised}",
                 tail(done.output),
             )
         return done
@@ -207,11 +266,13 @@ class StageContext:
         *,
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> Completed:
         """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage."""
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
-        return self.run([str(self.python), "-m", self.stage.tool, *args], ok=ok, env=env)
+        argv = [str(self.python), "-m", self.stage.tool, *args]
+        return self.run(argv, ok=ok, env=env, cwd=cwd)
 
     def relpath(self, path: str | Path) -> str:
         """A tool's path (absolute or relative to the root) as a repo-relative POSIX path."""
@@ -238,8 +299,13 @@ class StageContext:
         fixable: bool = False,
         hint: str = "",
         tool: str | None = None,
+        stops_tool: bool = False,
     ) -> Finding:
-        """Build a finding for this stage with a repo-relative path."""
+        """Build a finding for this stage with a repo-relative path.
+
+        ``stops_tool`` marks a finding that kept the tool from checking everything it was
+        asked to (it always blocks and is never baselined).
+        """
         return Finding(
             stage=self.stage.name,
             tool=tool or self.stage.tool or self.stage.name,
@@ -251,4 +317,5 @@ class StageContext:
             severity=severity,
             fixable=fixable,
             hint=hint,
+            stops_tool=stops_tool,
         )

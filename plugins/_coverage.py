@@ -52,12 +52,12 @@ class Measurement:
 
     def env(self) -> dict[str, str]:
         """Environment of the test run: the coverage config, the context switch, and the
-        start-up hook that measures the Python processes the tests start (``PYTHONPATH``)."""
-        path = [str(SITE), str(REPORT_DIR), os.environ.get("PYTHONPATH", "")]
+        start-up hook that measures the Python processes the tests start (``PYTHONPATH``,
+        to put before the plugins' own directory)."""
         return {
             "GATEKEEPER_COVERAGE_RC": str(self.directory / "coveragerc"),
             "GATEKEEPER_COVERAGE_CONTEXTS": "1" if self.contexts else "0",
-            "PYTHONPATH": os.pathsep.join(p for p in path if p),
+            "PYTHONPATH": str(SITE),
         }
 
     def plugin_args(self) -> list[str]:
@@ -134,7 +134,10 @@ def measure(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurem
     found = start(ctx, files, contexts)
     argv = [str(ctx.project_python), "-m", "pytest", *found.plugin_args()]
     argv += ["-p", "no:cacheprovider", "-q", "--color=no"]
-    ctx.run(argv, ok=(0, 1), env=found.env())
+    env = found.env()
+    paths = (env["PYTHONPATH"], str(REPORT_DIR), os.environ.get("PYTHONPATH"))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    ctx.run(argv, ok=(0, 1), env=env)
     return found
 
 

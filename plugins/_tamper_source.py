@@ -22,7 +22,11 @@ from pathlib import PurePosixPath
 COMMENT_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "tamper-noqa": (re.compile(r"#\s*(?:ruff\s*:\s*|flake8\s*:\s*)?noqa\b", re.I), "`# noqa`"),
     "tamper-type-ignore": (
-        re.compile(r"#\s*(?:type\s*:\s*ignore\b|mypy\s*:\s*ignore-errors\b)", re.I),
+        re.compile(
+            r"#\s*(?:type\s*:\s*ignore\b|mypy\s*:\s*ignore-errors\b"
+            r"|(?:based)?pyright\s*:\s*ignore\b|ty\s*:\s*ignore\b)",
+            re.I,
+        ),
         "`# type: ignore`",
     ),
     "tamper-no-cover": (re.compile(r"#\s*pragma\s*:\s*no\s*cover\b", re.I), "`# pragma: no cover`"),

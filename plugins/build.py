@@ -2,17 +2,28 @@
 
 The build runs on a copy of the repository's files, so a backend that writes ``*.egg-info``
 or ``build/`` into the source tree cannot change the working tree the gate is checking.
+
+Only a project that declares a build is built: a ``pyproject.toml`` with a ``[build-system]``
+table, or a ``setup.py`` / ``setup.cfg``. A ``pyproject.toml`` without one describes a project
+that is not a package (uv calls it non-packaged: an application, a set of scripts), and
+building it would fail on something nobody asked for.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import gatekeeper
 from gatekeeper import Finding, Option, Stage, StageContext, StageSkip
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
 OPTIONS = {
@@ -44,11 +55,40 @@ def error_excerpt(output: str, lines: int = 12) -> str:
     return "\n".join(text[start : start + lines * 2][-lines * 2 :])
 
 
+def declares_build(root: Path) -> bool:
+    """A ``[build-system]`` table in ``pyproject.toml`` (an unreadable file counts: the build
+    reports it), or a ``setup.py`` / ``setup.cfg``."""
+    if (root / "setup.py").is_file() or (root / "setup.cfg").is_file():
+        return True
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False
+    except tomllib.TOMLDecodeError:
+        return True
+    return isinstance(data.get("build-system"), dict)
+
+
+def zero_config(root: Path) -> tuple[bool, str]:
+    """On by default; says when there is nothing to build (the stage then skips)."""
+    if declares_build(root):
+        return True, "on by default: the project declares a build"
+    return True, f"on by default, but skips: {NO_BUILD}"
+
+
+NO_BUILD = (
+    "the project declares no build (no [build-system] in pyproject.toml, no setup.py or "
+    "setup.cfg): it is not a package"
+)
+
+
 def run(ctx: StageContext) -> list[Finding]:
     """Build an sdist and a wheel from a copy of the tree; a failure is a finding."""
     marker = next((m for m in MARKERS if (ctx.root / m).is_file()), None)
     if marker is None:
         raise StageSkip("no pyproject.toml, setup.py or setup.cfg: nothing to build")
+    if not declares_build(ctx.root):
+        raise StageSkip(NO_BUILD)
     with tempfile.TemporaryDirectory(prefix="gatekeeper-build-") as tmp:
         src, out = Path(tmp) / "src", Path(tmp) / "dist"
         _copy_tree(ctx, src)
@@ -87,5 +127,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             options=OPTIONS,
             config_files=(*MARKERS, "MANIFEST.in"),
             timeout=900,
+            zero_config=zero_config,
         )
     )

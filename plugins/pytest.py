@@ -3,7 +3,9 @@
 Zero tests collected or run is an error, never a pass: a green verdict must mean tests ran.
 pytest's exit codes 2–5 (interrupted, internal error, usage error, no tests collected) are
 errors of the run, not findings — except that an interrupted collection is reported as the
-collection errors that caused it.
+collection errors that caused it. Collection errors, and a session that stopped before every
+collected test ran (``-x``, ``--maxfail``, ``--stepwise``), are findings that stop the tool:
+they always block and are never baselined.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
 from . import _coverage
+from . import _pytest_select as select
 
 REPORTER_DIR = Path(__file__).parent / "_pytest_report"
 REPORTER = "gatekeeper_pytest_report"
@@ -28,6 +31,10 @@ HINT = (
     "deleting or weakening the test is reported as tampering"
 )
 COLLECT_HINT = "fix the import or syntax error so the tests can be collected"
+STOPPED_HINT = (
+    "every collected test must run for a verdict: drop -x / --maxfail / --stepwise from the "
+    "stage's args, addopts or PYTEST_ADDOPTS, and fix what stopped the session"
+)
 #: pytest's exit codes that mean the run itself broke (not that tests failed).
 BROKEN = {
     2: "was interrupted",
@@ -76,6 +83,7 @@ def collect_finding(ctx: StageContext, err: dict[str, Any]) -> Finding:
         0,
         f"{err['nodeid']}: {last or 'error during collection'}",
         hint=COLLECT_HINT,
+        stops_tool=True,
     )
 
 
@@ -101,10 +109,32 @@ def failure_finding(ctx: StageContext, fail: dict[str, Any]) -> Finding:
     return ctx.finding(rule, where_path, where_line, 0, f"{fail['nodeid']}: {message}", hint=HINT)
 
 
+def stopped_finding(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
+    """A finding when the session ended before every collected test reported (else none)."""
+    collected, ran = int(data.get("collected") or 0), int(data.get("ran") or 0)
+    if data.get("collect_errors") or ran >= collected:
+        return []  # collection errors already say why nothing (or not everything) ran
+    why = str(data.get("stopped") or "the session ended early")
+    return [
+        ctx.finding(
+            "stopped-early",
+            "",
+            0,
+            0,
+            f"pytest stopped before every test ran ({why}): {collected - ran} of "
+            f"{collected} collected tests did not run",
+            hint=STOPPED_HINT,
+            stops_tool=True,
+        )
+    ]
+
+
 def parse(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
-    """Findings for failed tests (at the crash site inside the repo) and collection errors."""
+    """Findings for failed tests (at the crash site inside the repo), collection errors, and
+    a session cut short."""
     findings = [collect_finding(ctx, err) for err in data.get("collect_errors", [])]
-    return findings + [failure_finding(ctx, fail) for fail in data.get("failures", [])]
+    findings += [failure_finding(ctx, fail) for fail in data.get("failures", [])]
+    return findings + stopped_finding(ctx, data)
 
 
 def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
@@ -122,7 +152,10 @@ def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
 
 def judge(data: dict[str, Any], findings: list[Finding], code: int, output: str) -> None:
     """Raise a StageError when the run broke, ran no tests, or failed without findings."""
-    if code in BROKEN and not (code == 2 and findings):
+    # Exit 2 with collection errors is pytest refusing to run a broken suite: those errors
+    # are the findings. Exit 2 otherwise (pytest.exit, Ctrl-C in a test) is a broken run.
+    collect = any(f.rule == "collection-error" for f in findings)
+    if code in BROKEN and not (code == 2 and collect):
         raise StageError(f"pytest {BROKEN[code]} (exit {code})", output)
     if not findings:
         require_tests(data)
@@ -138,29 +171,146 @@ def require_tests(data: dict[str, Any]) -> None:
     if ran == 0:
         raise StageError(
             f"no tests ran ({collected} collected, {outcomes.get('skipped', 0)} skipped): "
-            "a gate with no tests proves nothing; add tests or disable the stage explicitly"
+            "a gate with no tests proves nothing; add tests, or turn the stage off with "
+            "`[tool.gatekeeper.stages.pytest] enabled = false` (or `--skip pytest` once)"
         )
 
 
-def run(ctx: StageContext) -> list[Finding]:
-    """Run the tests with the reporter plugin and judge the outcome."""
+def _pytest(
+    ctx: StageContext, args: list[str], env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], int, str]:
+    """Run pytest with the reporter plugin: its report, the exit code and the output."""
     with tempfile.TemporaryDirectory(prefix="gatekeeper-pytest-") as tmp:
         report = Path(tmp) / "report.json"
-        path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
-        env = {"GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
+        env = dict(env or {})
+        paths = (str(REPORTER_DIR), env.get("PYTHONPATH"), os.environ.get("PYTHONPATH"))
+        path = os.pathsep.join(p for p in paths if p)
+        env = {**env, "GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
         argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
-        # Coverage of the changed files for the test-quality stage, from this same run.
-        measuring = _coverage.prepare(ctx)
-        if measuring:
-            env.update(measuring.env())
-            argv = [*measuring.plugin_args(), *argv]
-        done = ctx.run_tool([*argv, *ctx.args, *ctx.paths], ok=(0, 1, 2, 3, 4, 5), env=env)
-        if measuring:
-            _coverage.publish(ctx, measuring)
-        data = read_report(report, done.returncode, done.output)
+        done = ctx.run_tool([*argv, *args], ok=(0, 1, 2, 3, 4, 5), env=env)
+        return read_report(report, done.returncode, done.output), done.returncode, done.output
+
+
+def _failed_ids(data: dict[str, Any]) -> list[str]:
+    ids = [str(e.get("nodeid") or e.get("path") or "") for e in data.get("collect_errors", [])]
+    return [i for i in ids + [str(f["nodeid"]) for f in data.get("failures", [])] if i]
+
+
+def _testmon_env(ctx: StageContext) -> dict[str, str]:
+    return {"TESTMON_DATAFILE": str(select.datafile(ctx))}
+
+
+def run(ctx: StageContext) -> list[Finding]:
+    """Run the tests with the reporter plugin and judge the outcome.
+
+    In an attempt's fast path (``ctx.fast_path``) only the tests that failed last time, then
+    the tests the change affects, run; see :func:`fast_path`.
+    """
+    if ctx.fast_path:
+        return fast_path(ctx)
+    collect = ctx.trigger in select.ATTEMPT_TRIGGERS and select.testmon_usable(ctx)
+    if collect:
+        try:
+            # Record which code each test runs, for the next attempt's selection.
+            return _full(ctx, ["--testmon-noselect"], _testmon_env(ctx))
+        except StageError:
+            # Broken by testmon (say, data it cannot read)? Without it the run decides alone.
+            select.forget_data(ctx)
+    return _full(ctx, [], None)
+
+
+def _full(ctx: StageContext, extra: list[str], env: dict[str, str] | None) -> list[Finding]:
+    # Coverage of the changed files for the test-quality stage, from this same run.
+    measuring = _coverage.prepare(ctx)
+    if measuring:
+        env = {**(env or {}), **measuring.env()}
+        extra = [*measuring.plugin_args(), *extra]
+    data, code, output = _pytest(ctx, [*extra, *ctx.args, *ctx.paths], env)
+    if measuring:
+        _coverage.publish(ctx, measuring)
+    tell_counts(ctx, data)
     findings = parse(ctx, data)
-    judge(data, findings, done.returncode, done.output)
+    judge(data, findings, code, output)
+    select.remember(ctx, _failed_ids(data), None)
     return findings
+
+
+def fast_path(ctx: StageContext) -> list[Finding]:
+    """What can fail first: last run's failures, then the tests affected since the last run.
+
+    The first group that still fails is handed back at once. A group that cannot run (a test
+    id gone, testmon broken) is passed over. An empty result only means *these* passed: the
+    core runs the whole suite before any verdict (see :mod:`gatekeeper.fastpath`). With
+    nothing to select by (a first run) it declines (:class:`StageSkip`): the suite runs now.
+    """
+    first = select.last_failed(ctx)
+    selective = select.data_ready(ctx)
+    testmon = selective and select.testmon_usable(ctx)
+    if not first and not testmon:
+        raise StageSkip("nothing to select tests by yet")
+    if first:
+        found = _group(ctx, list(first), None, ok=(0, 1))
+        if found is not None:
+            select.remember(ctx, _failed_ids(found[1]), first)
+            if found[0]:
+                return found[0]
+    if not testmon:
+        return [_no_selection(ctx, selective)]
+    deselect = [f"--deselect={i}" for i in first]
+    args = ["--testmon-forceselect", *deselect, *ctx.args, *ctx.paths]
+    found = _group(ctx, args, _testmon_env(ctx), ok=(0, 1, 5))
+    if found is None:
+        select.forget_data(ctx)
+        return []
+    if found[0]:
+        select.remember(ctx, _failed_ids(found[1]), [])
+    return found[0]
+
+
+def _no_selection(ctx: StageContext, selective: bool) -> Finding:
+    """A note: only the last failures went first, because pytest-testmon cannot select."""
+    why = (
+        "pytest will not load it here"
+        if selective
+        else f"pytest-testmon is not installed in {ctx.python} or has no data yet"
+    )
+    return ctx.finding(
+        "no-test-selection",
+        "",
+        0,
+        0,
+        f"only the tests that failed last time ran first ({why}); the full suite decides",
+        severity="note",
+        hint=f"`{ctx.python} -m pip install pytest-testmon` runs the affected tests first",
+    )
+
+
+def _group(
+    ctx: StageContext, args: list[str], env: dict[str, str] | None, ok: tuple[int, ...]
+) -> tuple[list[Finding], dict[str, Any]] | None:
+    """Findings of one group of tests; None when the group could not run as asked."""
+    if env is None:
+        args = [*ctx.args, *args]  # test ids given: the configured paths would add the rest
+    try:
+        data, code, _output = _pytest(ctx, args, env)
+    except StageError:
+        return None
+    findings = parse(ctx, data)
+    if code not in ok or (code == 1 and not findings):
+        return None
+    return findings, data
+
+
+def tell_counts(ctx: StageContext, data: dict[str, Any]) -> None:
+    """pytest's counts for the report (collected, passed, failed, skipped, deselected …) and
+    the number of test files collected as the files the stage checked."""
+    outcomes = data["outcomes"]
+    counts = {"collected": int(data.get("collected", 0)), "deselected": 0}
+    counts["deselected"] = int(data.get("deselected", 0))
+    counts.update({k: int(v) for k, v in outcomes.items() if isinstance(v, int)})
+    ctx.tell("tests", counts)
+    if isinstance(data.get("test_files"), int):
+        ctx.tell("files_checked", data["test_files"])
 
 
 @gatekeeper.hookimpl
@@ -178,5 +328,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             # Measure the changed project files' coverage (read by the test-quality stage).
             options={"coverage": True},
             cacheable=True,
+            fast_path=True,
         )
     )

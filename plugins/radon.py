@@ -4,13 +4,25 @@ Like xenon: ``max_block`` bounds the worst function, ``max_module`` each module'
 ``max_average`` the average over everything checked. Each limit is a rank letter (A–F) or a
 number (the highest complexity allowed). Averages are over functions and methods (closures
 included); classes are not blocks of their own, as their methods already count.
+
+radon reads every table of the ``pyproject.toml`` in its working directory into configparser,
+so an unrelated ``%`` in another tool's table crashes it (attrs). It therefore runs from an
+empty temporary directory, on absolute paths, with a ``radon.cfg`` there holding only the
+project's own radon settings (``[tool.radon]``, ``radon.cfg`` or ``setup.cfg [radon]``).
+
+By default tests are not measured (``include_tests = false``): the limits are for the
+project's code, and a table-driven test is not a design problem.
 """
 
 from __future__ import annotations
 
+import configparser
 import json
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
@@ -48,11 +60,18 @@ OPTIONS = {
     "max_block": _limit("C", "worst complexity allowed for one function or method"),
     "max_module": _limit("B", "highest average complexity allowed for one module"),
     "max_average": _limit("A", "highest average complexity allowed over all checked code"),
+    "include_tests": Option(
+        False, help="measure test files too (test directories, test_*.py, *_test.py, conftest.py)"
+    ),
 }
 
 HINT = (
     "split the function: extract branches into helpers, replace if/elif chains with a "
     "lookup table, return early"
+)
+MODULE_HINT = (
+    "the module's functions are complex on average: simplify the worst ones (`radon cc -s "
+    "FILE` lists them by complexity) or split the module"
 )
 
 
@@ -67,7 +86,7 @@ class Limits:
 
     @classmethod
     def of(cls, options: Any) -> Limits:
-        spelled = {k: str(options[k]) for k in OPTIONS}
+        spelled = {k: str(options[k]) for k in ("max_block", "max_module", "max_average")}
         return cls(
             limit_of(options["max_block"]),
             limit_of(options["max_module"]),
@@ -121,6 +140,7 @@ def _parse_error(ctx: StageContext, path: str, entries: dict[str, Any]) -> Findi
         0,
         f"radon cannot parse the file: {entries.get('error')}",
         hint="fix the syntax error",
+        stops_tool=True,  # nothing in the file was measured
     )
 
 
@@ -139,7 +159,7 @@ def check_file(
             f"module average complexity {avg:.1f} (rank {rank_of(avg)}) is "
             f"{lim.above('max_module', lim.module)}"
         )
-        findings.append(ctx.finding("max-module", path, 1, 0, message, hint=HINT))
+        findings.append(ctx.finding("max-module", path, 1, 0, message, hint=MODULE_HINT))
     return findings, scores
 
 
@@ -152,7 +172,8 @@ def check_average(ctx: StageContext, scores: list[int], lim: Limits) -> list[Fin
         f"average complexity {avg:.1f} over {len(scores)} blocks (rank {rank_of(avg)}) is "
         f"{lim.above('max_average', lim.average)}"
     )
-    return [ctx.finding("max-average", "", 0, 0, message, hint=HINT)]
+    hint = "the code is complex on average: simplify the most complex functions first"
+    return [ctx.finding("max-average", "", 0, 0, message, hint=hint)]
 
 
 def parse(ctx: StageContext, output: str) -> list[Finding]:
@@ -167,10 +188,60 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     return findings + check_average(ctx, everything, lim)
 
 
+def is_test(path: str, test_dirs: tuple[str, ...]) -> bool:
+    """A test file: under a test directory, or named like pytest's test modules."""
+    pure = PurePosixPath(path)
+    in_dir = any(path.startswith(f"{d.rstrip('/')}/") for d in test_dirs)
+    in_dir = in_dir or any(part in ("tests", "test") for part in pure.parts[:-1])
+    name = pure.name
+    return in_dir or name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
+
+
+def project_settings(root: Path) -> dict[str, str]:
+    """The project's own radon settings (``[tool.radon]``, ``radon.cfg``, ``setup.cfg``)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # Python 3.10
+        import tomli as tomllib
+    found: dict[str, str] = {}
+    for name in ("radon.cfg", "setup.cfg"):
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(root / name, encoding="utf-8")
+        except configparser.Error:
+            continue  # a broken file of another tool is none of radon's business
+        if parser.has_section("radon"):
+            found.update(parser.items("radon"))
+    try:
+        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = {}
+    table = data.get("tool", {}).get("radon", {}) if isinstance(data.get("tool"), dict) else {}
+    if isinstance(table, dict):
+        found.update({k: str(v) for k, v in table.items()})
+    return found
+
+
+def write_settings(where: Path, settings: dict[str, str]) -> None:
+    """A ``radon.cfg`` holding only the radon section (``%`` escaped for configparser)."""
+    lines = ["[radon]", *(f"{k} = {v.replace('%', '%%')}" for k, v in settings.items())]
+    (where / "radon.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def run(ctx: StageContext) -> list[Finding]:
     """Measure the files in scope with ``radon cc`` and apply the three limits."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
-    done = ctx.run_tool(["cc", "--json", "--show-complexity", *ctx.args, "--", *targets], ok=(0,))
+    if not ctx.options["include_tests"]:
+        targets = [t for t in targets if not is_test(t, ctx.layout.tests)]
+        if not targets:
+            ctx.tell("files_checked", 0)
+            return []
+    ctx.tell("files_checked", len(targets))
+    argv = ["cc", "--json", "--show-complexity", *ctx.args, "--"]
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-radon-") as neutral:
+        write_settings(Path(neutral), project_settings(ctx.root))
+        paths = [str(ctx.root / t) for t in targets]
+        done = ctx.run_tool([*argv, *paths], ok=(0,), cwd=Path(neutral))
     return parse(ctx, done.stdout)
 
 

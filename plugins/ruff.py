@@ -48,15 +48,18 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     for d in load(output):
         hint, fixable = hint_of(d)
         loc = d.get("location") or {}
+        code = d.get("code") or "invalid-syntax"
         findings.append(
             ctx.finding(
-                d.get("code") or "invalid-syntax",
+                code,
                 d.get("filename") or "",
                 loc.get("row", 0),
                 loc.get("column", 0),
                 d.get("message", ""),
                 fixable=fixable,
                 hint=hint,
+                # A file ruff cannot parse was not linted past the error.
+                stops_tool=code in SYNTAX_CODES,
             )
         )
     return findings

@@ -106,6 +106,7 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
                     int(col),
                     f"cannot format: {message}",
                     hint="fix the syntax error; the file cannot be formatted until then",
+                    stops_tool=True,
                 )
             )
         elif line.startswith("error:"):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
@@ -52,6 +52,10 @@ def run(ctx: StageContext) -> list[Finding]:
         ]
     changed = _change.changed_lines(ctx, ctx.base)
     findings = list(_slop(ctx, changed))
+    if ctx.fast_path:
+        # An attempt's fast path: the tests have not all run yet, so coverage waits for the
+        # full check (the core runs it after the full test run, before any verdict).
+        return findings
     package = _change.package_files(ctx, changed)
     if package:
         findings += _coverage_findings(ctx, package)
@@ -187,6 +191,10 @@ def _owner(tree: ast.Module, line: int, result: _uncovered.Judged) -> int:
     return next((n for n in span if n in executable), first)
 
 
+def _when(root: Path) -> tuple[bool, str]:
+    return False, "on when a change is judged: run --base, pre-push, ci, loop, Stop hook, verify"
+
+
 def _options() -> dict[str, Any]:
     return {"min_coverage": 100.0, "mutants_per_line": 3, "deep_budget": 120.0}
 
@@ -213,6 +221,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             cacheable=False,  # judged against a base, with coverage handed over by pytest
             default_enabled=False,
             on_for_change=True,
+            fast_path=True,
+            zero_config=_when,
         )
     )
 

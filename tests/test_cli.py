@@ -47,7 +47,7 @@ def test_not_a_git_repository_is_exit_2_with_one_line(tmp_path):
 def test_stages_lists_every_builtin_with_its_plugin(repo):
     result = repo.gate("stages", "--format", "json")
     assert result.returncode == 0, result.stderr
-    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    rows = {r["name"]: r for r in json.loads(result.stdout)["stages"]}
     for name in BUILTIN:
         assert rows[name]["plugin"] == f"gatekeeper_plugins.{name.replace('-', '_')}"
         assert rows[name]["description"]

@@ -160,10 +160,43 @@ def test_mypy_notes_fold_into_the_error_before_them(tmp_path):
     assert [(f.rule, f.severity) for f in alone] == [("misc", "note")]
 
 
-@pytest.mark.parametrize("output", ["Success: no issues found", '{"no": "file"}', "[]"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        '{"no": "file"}',
+        "[]",
+        "{not json",
+        "pkg/a.py:3: error: an error the JSON formatter did not format",
+        "Traceback (most recent call last):",
+        "Segmentation fault",
+    ],
+)
 def test_mypy_output_that_is_not_json_records_is_an_error(tmp_path, output):
     with pytest.raises(StageError):
         mypy_stage.parse(context(tmp_path, "mypy", "mypy"), output)
+
+
+def test_every_plain_line_mypy_prints_on_its_own_is_understood(tmp_path):
+    output = "\n".join(
+        [
+            "setup.cfg: note: unused section(s): [mypy-tests.*]",
+            _mypy_line(code="arg-type", severity="error", message="Argument 1 has bad type"),
+            "Warning: --strict-concatenate is deprecated; use --extra-checks instead",
+            "Warning: disabling incremental mode may severely reduce performance",
+            "If this is intentional, delete '.mypy_cache' to suppress this warning",
+            "Found 1 error in 1 file (checked 3 source files)",
+            "Success: no issues found in 3 source files",
+        ]
+    )
+    findings = mypy_stage.parse(context(tmp_path, "mypy", "mypy"), output)
+    assert [(f.path, f.rule, f.severity) for f in findings] == [
+        ("setup.cfg", "config", "note"),
+        ("pkg/m.py", "arg-type", "error"),
+        ("", "warning", "note"),
+        ("", "warning", "note"),
+    ]
+    assert findings[0].message == "unused section(s): [mypy-tests.*]"
+    assert "deprecated" not in findings[1].hint  # mypy's own notes never fold into an error
 
 
 # --- radon ---------------------------------------------------------------------------------
@@ -227,6 +260,7 @@ def test_radon_rank_and_limit_helpers():
 def test_pytest_failures_at_the_assertion_with_its_message(tmp_path):
     report = {
         "collected": 3,
+        "ran": 3,
         "outcomes": {"passed": 1, "failed": 2, "skipped": 0, "error": 0},
         "collect_errors": [],
         "failures": [

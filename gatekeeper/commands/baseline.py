@@ -3,7 +3,9 @@
 ``gatekeeper baseline`` runs every enabled stage over the whole tree and writes the findings
 to ``.gatekeeper-baseline.json`` (commit it). ``--update`` drops what has been fixed and
 never adds anything unless ``--add-new`` is given. A stage that could not run stops the
-command with nothing written: its findings are unknown, and an error is never baselined.
+command with nothing written: its findings are unknown, and an error is never baselined. So
+does a finding that stopped its tool (a collection error, a file that cannot be parsed, a run
+cut short): the command exits 2 naming them.
 """
 
 from __future__ import annotations
@@ -126,7 +128,30 @@ def _run(args: argparse.Namespace, root: Path, plugins: PluginSet) -> list[Stage
             f"stage {first.name} could not run ({reason}); nothing was written",
             f"fix it (see `gatekeeper doctor`) or leave it out with --skip {first.name}",
         )
-    return [s for s in result.stages if s.status in ("passed", "failed")]
+    ran = [s for s in result.stages if s.status in ("passed", "failed")]
+    _refuse_stops(ran)
+    return ran
+
+
+def _refuse_stops(ran: list[StageResult]) -> None:
+    """Stop with nothing written when a finding kept its tool from checking everything.
+
+    A collection error, a syntax error or a run cut short hides whatever lies behind it;
+    recording it would let the baseline pass a tree nobody checked.
+    """
+    from gatekeeper.errors import GatekeeperError
+
+    stops = [f for s in ran for f in s.findings if f.stops_tool]
+    if not stops:
+        return
+    shown = "; ".join(f"{f.stage} {f.rule} {f.location or '(project)'}" for f in stops[:10])
+    more = f" and {len(stops) - 10} more" if len(stops) > 10 else ""
+    raise GatekeeperError(
+        f"{len(stops)} finding(s) stopped a tool and can never be baselined: {shown}{more}; "
+        "nothing was written",
+        "fix them (a test module that cannot be imported, a syntax error, a run cut short), "
+        "then record the baseline",
+    )
 
 
 def _update_message(rel: str, before: int, change: Update) -> str:

@@ -47,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         trigger="agent",
         state=state,
+        fast_path=True,
     )
     run = run_gate(request)
     comparison = compare(previous, run) if previous else None

@@ -88,6 +88,7 @@ def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) 
         trigger="agent",
         state=state,
         record=False,
+        fast_path=True,
     )
     try:
         run = run_gate(request)

@@ -102,6 +102,21 @@ def guarded(run: RunResult) -> bool:
     return any(s.name == TAMPER_STAGE and s.status in ("passed", "failed") for s in run.stages)
 
 
+def timings(run: RunResult) -> dict[str, float | None]:
+    """How long the re-check of an attempt took, split the way an agent waits for it.
+
+    ``feedback_s``: from the start of the gate's run to its answer on the fast path (what a
+    still-failing attempt costs); ``confirmation_s``: the full check of the fast-path stages
+    that precedes a ``clean`` verdict (None when none ran); ``gate_duration_s``: both.
+    """
+    confirmation = run.confirmation_s
+    return {
+        "gate_duration_s": round(run.duration_s, 3),
+        "feedback_s": round(run.duration_s - (confirmation or 0.0), 3),
+        "confirmation_s": round(confirmation, 3) if confirmation is not None else None,
+    }
+
+
 def diffstat(root: Path, before: str, after: str) -> str:
     """``git diff --stat`` between two tree hashes ('' when they are equal)."""
     if before == after:
@@ -142,6 +157,7 @@ class _Driver:
             jobs=self.req.jobs,
             record=False,
             deep=self.req.deep,
+            fast_path=True,
         )
         run = run_gate(request, self.plugins)
         try:
@@ -247,6 +263,7 @@ class _Driver:
             "fixer_exit": done.exit_code,
             "fixer_timed_out": done.timed_out,
             "fixer_duration_s": round(done.duration_s, 3),
+            **timings(after),
             "fixer_output_tail": done.output_tail[-500:],
             "prompt_chars": len(text),
             "tree_before": run.tree,
@@ -339,6 +356,7 @@ class _Driver:
             "fixer": None,
             "tree_after": run.tree,
             "verdict_after": run.verdict,
+            **timings(run),
             "autofix": auto,
         }
 

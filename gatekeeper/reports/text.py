@@ -29,6 +29,19 @@ def open_findings(findings: tuple[Finding, ...]) -> list[Finding]:
     return [f for f in findings if not f.baselined]
 
 
+#: pytest's counts, in pytest's own order, as the stage reports them in ``extra["tests"]``.
+TEST_COUNTS = ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "deselected")
+
+
+def test_counts(s: StageResult) -> str:
+    """``12 collected: 11 passed, 1 failed, 2 deselected`` ("" for a stage without tests)."""
+    counts = s.extra.get("tests")
+    if not isinstance(counts, dict):
+        return ""
+    shown = [f"{counts[k]} {k}" for k in TEST_COUNTS if counts.get(k)]
+    return f"{counts.get('collected', 0)} collected" + (f": {', '.join(shown)}" if shown else "")
+
+
 def _detail(s: StageResult) -> str:
     detail = ""
     if s.status == "failed":
@@ -36,7 +49,8 @@ def _detail(s: StageResult) -> str:
     elif s.status in ("error", "skipped"):
         detail = f"{s.status}: {s.reason.splitlines()[0] if s.reason else ''}"
     held = len(s.findings) - len(open_findings(s.findings))
-    extras = [f"({held} baselined)"] if held else []
+    extras = [f"({test_counts(s)})"] if test_counts(s) else []
+    extras += [f"({held} baselined)"] if held else []
     extras += ["(cached)"] if s.cached else []
     return " ".join([detail, *extras]).strip()
 

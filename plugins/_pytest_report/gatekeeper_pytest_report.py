@@ -15,11 +15,18 @@ import pytest
 
 _state: dict[str, Any] = {
     "collected": 0,
+    "deselected": 0,
+    "test_files": 0,
     "outcomes": {"passed": 0, "failed": 0, "skipped": 0, "error": 0, "xfailed": 0, "xpassed": 0},
     "failures": [],
     "collect_errors": [],
     "exitstatus": None,
+    # Tests that reported at all (run, skipped or errored): fewer than collected means the
+    # session stopped early (-x, --maxfail, --stepwise, pytest.exit, an interrupt).
+    "ran": 0,
+    "stopped": "",
 }
+_seen: set[str] = set()
 
 
 def _crash(report: Any) -> dict[str, Any] | None:
@@ -36,12 +43,18 @@ def _text(report: Any, limit: int = 1500) -> str:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     _state["collected"] = len(session.items)
+    _state["test_files"] = len({item.nodeid.split("::")[0] for item in session.items})
+
+
+def pytest_deselected(items: list[Any]) -> None:
+    _state["deselected"] += len(items)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     # Under pytest-xdist the controller collects nothing itself; the workers tell it.
     _state["collected"] = max(_state["collected"], len(ids))
+    _state["test_files"] = max(_state["test_files"], len({i.split("::")[0] for i in ids}))
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
@@ -67,6 +80,9 @@ def _count(report: pytest.TestReport) -> str | None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid not in _seen:
+        _seen.add(report.nodeid)
+        _state["ran"] = len(_seen)
     outcome = _count(report)
     if outcome is not None:
         _state["outcomes"][outcome] += 1
@@ -86,6 +102,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _state["exitstatus"] = int(exitstatus)
+    why = session.shouldfail or session.shouldstop
+    _state["stopped"] = why if isinstance(why, str) else ("stopped" if why else "")
     target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
     if target:
         tmp = f"{target}.tmp"
