@@ -361,6 +361,25 @@ def test_a_run_without_a_base_leaves_the_stage_out_and_says_so(corpus):
     )
 
 
+def test_pre_push_and_verify_judge_the_change_by_default(corpus):
+    repo: GateRepo = corpus["repo"]
+    head = repo.git("rev-parse", "HEAD").strip()
+    refs = f"refs/heads/main {head} refs/heads/main {corpus['base']}\n"
+    skips = (*OTHERS, "--skip", "build", "--skip", "tamper")
+    pushed = repo.gate("hook", "pre-push", "origin", "unused", *skips, input=refs)
+    assert pushed.returncode == 1, pushed.stdout + pushed.stderr
+    assert "test-quality[uncovered-change]" in pushed.stdout
+    assert "test-quality[no-assert]" in pushed.stdout
+    # verify (an agent's claim): the uncommitted work against HEAD.
+    repo.write("tests/test_wip.py", "from shop import add\n\n\ndef test_wip():\n    add(2, 2)\n")
+    try:
+        claimed = repo.gate("verify", *skips, "--format", "json")
+    finally:
+        (repo.path / "tests/test_wip.py").unlink()
+    assert claimed.returncode == 1, claimed.stdout + claimed.stderr
+    assert _places(_stage(claimed)) == [("no-assert", "tests/test_wip.py", 4)]
+
+
 def test_ci_threshold_lets_a_partly_covered_change_through(corpus):
     repo: GateRepo = corpus["repo"]
     # min_coverage below what the corpus reaches: only the AST rules remain (ci turns it on).

@@ -9,6 +9,7 @@ tell "no test failed" from "the mutant never ran". Imports only the standard lib
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import os
@@ -16,6 +17,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
+
+# A sibling module on PYTHONPATH (imported by name: it is no package mypy can follow).
+spec_from_others = importlib.import_module("gatekeeper_import_hook").spec_from_others
 
 _TARGET = os.environ.get("GATEKEEPER_MUTANT_TARGET", "")
 _SOURCE = os.environ.get("GATEKEEPER_MUTANT_SOURCE", "")
@@ -37,17 +41,12 @@ class _MutantFinder(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is None:
-                continue
-            origin = spec.origin or ""
-            if origin and os.path.realpath(origin) == _TARGET:
-                spec.loader = _MutantLoader(fullname, origin)
-            return spec
-        return None
+        spec: importlib.machinery.ModuleSpec | None
+        spec = spec_from_others(self, fullname, path, target)
+        origin = spec.origin if spec is not None else None
+        if spec is not None and origin and os.path.realpath(origin) == _TARGET:
+            spec.loader = _MutantLoader(fullname, origin)
+        return spec
 
 
 if _TARGET and _SOURCE:

@@ -11,6 +11,7 @@ code runs, with the configuration in ``GATEKEEPER_COVERAGE_RC``. The project's o
 from __future__ import annotations
 
 import atexit
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -50,16 +51,11 @@ class _StartCoverage(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.rsplit(".", 1)[-1] not in self.names:
             return None  # the common case: one set look-up per import
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is None:
-                continue
-            if spec.origin and os.path.realpath(spec.origin) in self.files:
-                _start()
-            return spec
-        return None
+        spec: importlib.machinery.ModuleSpec | None
+        spec = spec_from_others(self, fullname, path, target)
+        if spec is not None and spec.origin and os.path.realpath(spec.origin) in self.files:
+            _start()
+        return spec
 
 
 def _start() -> None:
@@ -93,7 +89,12 @@ def _chain() -> None:
         spec.loader.exec_module(module)
 
 
-_files = _measured()
+try:  # the plugins' directory comes right after this one on PYTHONPATH
+    spec_from_others = importlib.import_module("gatekeeper_import_hook").spec_from_others
+except ImportError:  # a process that changed PYTHONPATH: measure nothing there
+    _files: set[str] = set()
+else:
+    _files = _measured()
 if _files:
     sys.meta_path.insert(0, _StartCoverage(_files))
 _chain()
