@@ -233,10 +233,11 @@ def _change(p: bench.Project, path: str, code: str, tests: str, *, append: bool)
     target = p.root / path
     target.write_text(target.read_text() + code if append else code)
     (p.root / CHANGES[p.name][2]).write_text(tests)
+    bench.sh(["git", "add", "--all"], cwd=p.root)  # `run --base` judges what git knows of
 
 
 def _reset(p: bench.Project) -> None:
-    bench.sh(["git", "checkout", "--", "."], cwd=p.root)
+    bench.sh(["git", "reset", "-q", "--hard", "HEAD"], cwd=p.root)
     bench.sh(["git", "clean", "-fdq", "-e", ".venv", "-e", ".gatekeeper"], cwd=p.root)
 
 

@@ -1,16 +1,19 @@
-"""Coverage of the changed files, measured in the gate's own pytest run and read by coverage.py.
+"""Coverage of the changed files, measured in the gate's own pytest run.
 
 The ``pytest`` stage asks :func:`prepare` whether the change touches project code; if it does,
-the test run loads the ``gatekeeper_pytest_coverage`` plugin, which measures only those files
-(cheap: every other file is left untraced), and the stage hands the data to the
+the test run loads the ``gatekeeper_pytest_coverage`` plugin, which compiles only those files
+with line probes as they are imported (``gatekeeper_probe``: coverage.py's ``sys.settrace``
+tracer would slow every line of the suite before Python 3.12, even for one measured file;
+probes cost nothing outside the changed files), and the stage hands the data to the
 ``test-quality`` stage of the same gate run with :func:`publish`. The hand-over is in memory,
 keyed by repository and base, and checked against the files' content, so a measurement can
 never be read for another tree. When there is none (the pytest result came from the cache,
 or ``--stage test-quality`` ran alone) the test-quality stage runs the tests under coverage
 itself with :func:`measure`: the suite still runs once per gate run.
 
-Reading the data (:func:`read`) runs ``gatekeeper_coverage_lines`` in the project's interpreter,
-because coverage.py must be importable there, not necessarily in the gate's.
+Reading the data (:func:`read`) runs ``gatekeeper_coverage_lines`` in the project's interpreter:
+coverage.py, which must be importable there (not necessarily in the gate's), says which lines
+are executable.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class Measurement:
         start-up hook that measures the Python processes the tests start (``PYTHONPATH``,
         to put before the plugins' own directory)."""
         return {
-            "GATEKEEPER_COVERAGE_RC": str(self.directory / "coveragerc"),
+            "GATEKEEPER_COVERAGE_DIR": str(self.directory),
             "GATEKEEPER_COVERAGE_CONTEXTS": "1" if self.contexts else "0",
             "PYTHONPATH": str(SITE),
         }
@@ -78,20 +81,10 @@ def digest(path: Path) -> str:
 
 
 def start(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurement:
-    """A fresh data directory with a coverage config that measures only ``files``."""
+    """A fresh data directory for a test run that records the lines of ``files``."""
     keeper = tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-")
     directory = Path(keeper.name)
     absolute = [os.path.realpath(ctx.root / f) for f in files]
-    include = "".join(f"\n    {p}" for p in absolute)
-    (directory / "coveragerc").write_text(
-        "[run]\n"
-        f"data_file = {directory / 'cov'}\n"
-        "parallel = true\n"
-        f"include ={include}\n"
-        "patch =\n    _exit\n",
-        encoding="utf-8",
-    )
-    # Read by the start-up hook of the processes the tests start (_site/sitecustomize.py).
     (directory / "files").write_text("".join(f"{p}\n" for p in absolute), encoding="utf-8")
     digests = {f: digest(ctx.root / f) for f in files}
     return Measurement(directory, digests, contexts, keeper)
@@ -147,15 +140,17 @@ def read(ctx: StageContext, measurement: Measurement, files: Sequence[str]) -> d
     :raises StageError: coverage.py is missing in the project's interpreter, or no test
         process was measured.
     """
-    if (measurement.directory / "coverage-missing").exists():
+    absolute = {os.path.realpath(ctx.root / f): f for f in files}
+    flag = "1" if measurement.contexts else "0"
+    argv = [str(ctx.project_python), str(READER), str(measurement.directory), flag, *absolute]
+    done = ctx.run(argv, ok=(0, 1))
+    if done.returncode == 1 and "No module named 'coverage'" in done.output:
         raise StageError(
             f"coverage.py is not importable by {ctx.project_python}; install it with "
             f"`{ctx.project_python} -m pip install '{INSTALL}'`"
         )
-    absolute = {os.path.realpath(ctx.root / f): f for f in files}
-    flag = "1" if measurement.contexts else "0"
-    argv = [str(ctx.project_python), str(READER), str(measurement.directory), flag, *absolute]
-    done = ctx.run(argv, ok=(0,))
+    if done.returncode != 0:
+        raise StageError("cannot read the coverage data", done.output)
     try:
         data = json.loads(done.stdout)
     except ValueError:
