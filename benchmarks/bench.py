@@ -51,6 +51,8 @@ PROJECTS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {
         "src/attr/_version_info.py",
         ("radon",),
     ),
+    # a suite of ~15 s on 2 cores: the attempt benchmark (benchmarks/attempts.py)
+    "more-itertools": ("more-itertools==11.2.1", (), "more_itertools/recipes.py", ()),
 }
 TOOLS = ("ruff", "mypy", "radon", "pytest")
 STAGES = ("ruff", "ruff-format", "mypy", "radon", "pytest")

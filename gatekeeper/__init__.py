@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gatekeeper.errors import ConfigError, GatekeeperError, StageError, StageSkip
     from gatekeeper.formats import ReportFormat, ReportOptions
     from gatekeeper.models import Finding, RunResult, StageResult
-    from gatekeeper.stage import Layout, Stage, StageContext
+    from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, narrow_by_file
 
 # name -> the module that defines it. Imported on first use (PEP 562), so `gatekeeper
 # --version` and the cached no-change path do not pay for pluggy, config and stages.
@@ -35,6 +35,8 @@ _LAZY: dict[str, str] = {
     "Layout": "gatekeeper.stage",
     "Stage": "gatekeeper.stage",
     "StageContext": "gatekeeper.stage",
+    "StageInputs": "gatekeeper.stage",
+    "narrow_by_file": "gatekeeper.stage",
 }
 
 
@@ -63,8 +65,10 @@ __all__ = [
     "Stage",
     "StageContext",
     "StageError",
+    "StageInputs",
     "StageResult",
     "StageSkip",
     "__version__",
     "hookimpl",
+    "narrow_by_file",
 ]

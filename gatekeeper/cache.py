@@ -8,9 +8,10 @@ The key of a stage's result is a hash over everything that can change it:
 - the content of its inputs: the files it checks (a file-local stage: the files in scope; a
   whole-program stage: every file matching its relevant patterns; a stage that runs the
   project's own code, like tests or a build: every file) plus its config files wherever they
-  are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …);
+  are (``pyproject.toml``, ``mypy.ini``, ``conftest.py`` …), the files they extend (ruff's
+  ``extend``) and config files named in the stage's ``args``;
 - the environment variables that steer Python tools (``PYTHONPATH``, ``PYTEST_ADDOPTS``,
-  ``MYPYPATH``, ``RUFF_*`` …);
+  ``MYPYPATH``, ``RUFF_*``, ``RADONCFG``, ``COVERAGE_*`` …);
 - for stages that run no tool (command stages, change judges like a tamper guard), the commit
   they compare with, since their result may depend on it.
 
@@ -32,10 +33,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
@@ -48,7 +50,7 @@ MAX_BYTES = 64 * 1024 * 1024
 _NEUTRAL_OPTIONS = frozenset({"timeout", "cache", "enabled"})
 STORABLE = ("passed", "failed")
 #: Environment variables that change what Python tools see (import path, plugins, options).
-_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_")
+_ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_", "RADON", "COVERAGE_")
 _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
 
 
@@ -184,14 +186,21 @@ class StageCache:
         """The files whose content decides ``ctx``'s result."""
         stage = ctx.stage
         everything = self.all_files()
+        # Whatever configures the tool: its config files, the files they extend or include,
+        # config files named in its args (found by the planner, see StageContext).
+        configured = {*ctx.config_inputs, *self._loose_config(stage)}
         if stage.needs_project_python:
             # It runs the project's own code (tests, a build), which may read any file.
-            return sorted({*everything, *self._loose_config(stage)})
+            return sorted({*everything, *configured})
         chosen = set(ctx.files) if stage.file_local else set()
-        wanted = stage.config_files if stage.file_local else stage.relevant_patterns
+        if stage.file_local:
+            wanted = stage.config_files
+        elif stage.relevant is not None:
+            wanted = stage.relevant
+        else:
+            wanted = (*(ctx.patterns or stage.patterns), *stage.config_files)
         chosen.update(f for f in everything if matches(f, wanted))
-        chosen.update(self._loose_config(stage))
-        return sorted(chosen)
+        return sorted(chosen | configured)
 
     def _loose_config(self, stage: Stage) -> list[str]:
         # A config file the project ignores in git still configures the tool.
@@ -210,7 +219,7 @@ class StageCache:
             "run": callable_id(stage.run),
             "tool": stage.tool,
             "tool_version": self._tools.get(stage.tool) if stage.tool else None,
-            "patterns": [stage.patterns, stage.relevant_patterns, stage.config_files],
+            "patterns": [stage.patterns, stage.relevant_patterns, stage.config_files, ctx.patterns],
             "options": {k: v for k, v in ctx.options.items() if k not in _NEUTRAL_OPTIONS},
             "python": self._stamp(ctx.python),
             "project_python": self._stamp(ctx.project_python),
@@ -218,6 +227,7 @@ class StageCache:
             **_scope_material(ctx),
             "base": ctx.base if stage.tool is None else None,
             "env": _tool_environment(),
+            "env_files": _files_of(ctx.root, _tool_environment()),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -244,7 +254,7 @@ class StageCache:
             self.record(ctx.stage.name, result)
             return result
         if self.reuse:
-            hit = self.results.get(key)
+            hit = self.results.get(key) or self._from_whole_tree(ctx)
             if hit is not None:
                 return _replayed(hit, started)
         result = compute()
@@ -253,6 +263,35 @@ class StageCache:
         if self.store and result.status in STORABLE and self._same_key(ctx, key):
             self.stored += self.results.put(key, result)
         return result
+
+    def _from_whole_tree(self, ctx: StageContext) -> StageResult | None:
+        """A file-local stage's stored whole-tree result, narrowed to ``ctx``'s files.
+
+        The loop and ``gatekeeper run`` check the whole tree; the push that follows checks the
+        files its commits changed. When the stage can say what its findings for some files
+        are from its whole-tree result (:attr:`Stage.narrow`: the same tool, options and file
+        contents), the first answers the second without running the tool.
+        """
+        stage = ctx.stage
+        if ctx.whole_tree or stage.narrow is None or not stage.file_local or ctx.paths:
+            return None
+        whole = replace(ctx, files=ctx.selected, whole_tree=True)
+        if not set(ctx.files) <= set(whole.files):
+            return None
+        try:
+            hit = self.results.get(self.key(whole))
+            if hit is None:
+                return None
+            findings = fingerprint_all(ctx.root, stage.narrow(ctx, hit))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # a stored result the stage cannot narrow: it runs
+        failing = any(f.severity == "error" for f in findings)
+        return hit.with_(
+            status="failed" if failing else "passed",
+            findings=findings,
+            files_checked=len(ctx.files),
+            extra={**hit.extra, "narrowed_from_whole_tree": True},
+        )
 
     def lookup(self, ctx: StageContext) -> StageResult | None:
         """The stored result for ``ctx`` as it is now, replayed; None when there is none.
@@ -324,6 +363,18 @@ def _tool_environment() -> dict[str, str]:
     return {
         k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
     }
+
+
+def _files_of(root: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The content hash of each file a tool variable names (``RADONCFG``, ``COVERAGE_RCFILE``):
+    the tool reads it, so its content is an input as much as the variable is."""
+    digests = {}
+    for name, value in env.items():
+        path = Path(value) if Path(value).is_absolute() else root / value
+        with contextlib.suppress(OSError, ValueError):
+            if value and path.is_file():
+                digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests
 
 
 def _load_timings(path: Path) -> dict[str, float]:

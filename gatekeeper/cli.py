@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "stages": "gatekeeper.commands.stages",
     "hook": "gatekeeper.commands.hook",
     "history": "gatekeeper.commands.history",
+    "report": "gatekeeper.commands.report",
     "verify": "gatekeeper.commands.verify",
     "ci": "gatekeeper.commands.ci",
     "baseline": "gatekeeper.commands.baseline",
@@ -52,7 +53,7 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
         doc = (module.__doc__ or "").strip().splitlines()
         cmd = sub.add_parser(name, help=doc[0] if doc else "", description=doc[0] if doc else "")
         module.add_arguments(cmd)
-        cmd.set_defaults(_module=module)
+        cmd.set_defaults(_module=module, _parser=cmd)
     return parser
 
 
@@ -93,7 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Top-level options take no values, so the first other word is the verb: import
         # only its module (all of them for --help or an unknown verb, to list them).
         first = next((a for a in args_list if not a.startswith("-")), None)
-        args = build_parser(first if first in COMMANDS else None).parse_args(args_list)
+        args, unknown = build_parser(first if first in COMMANDS else None).parse_known_args(
+            args_list
+        )
+        if unknown:
+            # The verb's own usage, not the top-level one: the option belongs to the verb.
+            args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         code: int = args._module.main(args)
         return code
     except GatekeeperError as exc:

@@ -97,6 +97,13 @@ GLOBAL_OPTIONS: dict[str, Option] = {
     "baseline": Option(
         ".gatekeeper-baseline.json", (str,), help="committed file of baselined findings"
     ),
+    "mode": Option(
+        "change",
+        (str,),
+        lambda v: None if v in ("change", "all") else "must be 'change' or 'all'",
+        help="'change': findings already at the base of the change do not block (hold the "
+        "line); 'all': the whole tree must be clean",
+    ),
     "stages": Option({}, (dict,), help="per-stage settings, keyed by stage name"),
     "commands": Option({}, (dict,), help="extra stages that run a command line"),
     "tamper_allow": Option(

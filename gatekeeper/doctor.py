@@ -18,6 +18,7 @@ from typing import Literal
 
 from gatekeeper import git
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.projects import project_root, projects
 
 Level = Literal["ok", "info", "warn", "fail"]
 
@@ -35,10 +36,14 @@ class Check:
 def run_checks(start: Path | None = None) -> list[Check]:
     """Every check, in the order a person would debug them."""
     try:
-        root = git.repo_root(start)
+        root = project_root(start)
     except GatekeeperError as exc:
         return [Check("repository", "fail", exc.message, exc.hint)]
     checks = [Check("repository", "ok", str(root))]
+    subs = projects(root)
+    if subs != [""]:
+        listed = ", ".join(s or "." for s in subs)
+        checks.append(Check("projects", "ok", f"{len(subs)} gated one by one: {listed}"))
     checks += list(_gate_checks(root))
     checks += list(_hook_checks(root))
     checks += list(_baseline_check(root))

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import fastpath, git
-from gatekeeper.baseline import apply_baseline
 from gatekeeper.baseline import load as load_baseline
 from gatekeeper.cache import StageCache, cache_allowed
+from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
     COMMON_STAGE_OPTIONS,
     GLOBAL_OPTIONS,
@@ -37,8 +37,9 @@ from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
 from gatekeeper.models import RunResult, StageResult, Status, verdict_of
 from gatekeeper.plugins import PluginSet, Registered, load_plugins
+from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
-from gatekeeper.stage import Layout, Stage, StageContext, matches
+from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, matches
 from gatekeeper.state import state_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
@@ -47,6 +48,8 @@ SCOPE_SKIP = "scope"
 NO_BASE = "no base to judge the change against: run with --base REF"
 #: Triggers whose change is the working tree against HEAD even when no base is named.
 CHANGE_TRIGGERS = ("loop", "agent")
+#: ``StageResult.extra["skip_kind"]`` of stages left out on request (--skip, GATEKEEPER_SKIP).
+REQUEST_SKIP = "request"
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,17 @@ class GateRequest:
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
     deep: bool = False  # slow checks too (``--deep``); the ``deep`` setting turns it on as well
+    #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
+    mode: str | None = None
+    #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
+    change: ChangeBase | None = None
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment for the tools
     #: an attempt (loop, Stop hook, verify): what can fail first runs first, and the full
     #: check of a fast-path stage runs only once the rest passed (see :mod:`gatekeeper.fastpath`)
     fast_path: bool = False
+    #: with ``fast_path``: fingerprints (and ``error:<stage>``) that blocked the previous run;
+    #: one of them still failing stops a full check still running, so it is handed back first
+    still_failing: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -97,6 +108,7 @@ class Plan:
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    off: list[str] = field(default_factory=list)  # stages turned off by config (enabled = false)
 
 
 def load_config(root: Path, plugins: PluginSet) -> tuple[Config, dict[str, Registered]]:
@@ -138,7 +150,7 @@ def env_skips() -> tuple[str, ...]:
 
 def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     """Decide which stages run, with which files and interpreter, and which are skipped."""
-    root = git.repo_root(request.root)
+    root = project_root(request.root)
     plugins = plugins or load_plugins()
     config, registered = load_config(root, plugins)
     for name in (*request.only, *request.skip):
@@ -166,20 +178,47 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
     return the_plan
 
 
-def _scope_files(root: Path, request: GateRequest, config: Config) -> tuple[list[str], bool]:
-    files = git.list_files(root)
-    whole = request.base is None
-    if request.base is not None:
-        changed = set(git.changed_files(root, request.base, request.head))
-        files = [f for f in files if f in changed]
+@dataclass(frozen=True)
+class Scope:
+    """The files of one run.
+
+    :ivar listed: every file git lists (tracked, and untracked but not ignored).
+    :ivar candidates: the files stages may check (``exclude`` and the paths asked for applied).
+    :ivar files: the candidates in scope: changed since the base, or all of them.
+    :ivar whole: every candidate is in scope.
+    :ivar touched: files added, changed or deleted since the base (None without a base).
+    :ivar touched_in_scope: those of them not excluded and under the paths asked for.
+    """
+
+    listed: list[str]
+    candidates: list[str]
+    files: list[str]
+    whole: bool
+    touched: frozenset[str] | None = None
+    touched_in_scope: frozenset[str] | None = None
+
+
+def _scope_files(root: Path, request: GateRequest, config: Config) -> Scope:
+    listed = git.list_files(root)
     excluded = [str(p) for p in config.get("exclude")]
-    if excluded:
-        files = [f for f in files if not matches(f, excluded)]
-    if request.paths:
-        prefixes = [p.rstrip("/") for p in request.paths]
-        files = [f for f in files if any(f == p or f.startswith(p + "/") for p in prefixes)]
-        whole = False
-    return files, whole
+    prefixes = [p.rstrip("/") for p in request.paths]
+
+    def wanted(f: str) -> bool:
+        if excluded and matches(f, excluded):
+            return False
+        return not prefixes or any(f == p or f.startswith(p + "/") for p in prefixes)
+
+    candidates = [f for f in listed if wanted(f)]
+    whole = request.base is None and not request.paths
+    if request.base is None:
+        return Scope(listed, candidates, candidates, whole)
+    changed = set(git.changed_files(root, request.base, request.head))
+    deleted = git.deleted_files(root, request.base, request.head)
+    # Config files count wherever they are: `exclude` keeps files from being checked, not
+    # from configuring the tools.
+    touched = frozenset((*changed, *deleted))
+    files = [f for f in candidates if f in changed]
+    return Scope(listed, candidates, files, whole, touched, frozenset(filter(wanted, touched)))
 
 
 @dataclass
@@ -188,7 +227,7 @@ class _Planner:
 
     plan: Plan
     request: GateRequest
-    scope: tuple[list[str], bool]
+    scope: Scope
     skips: set[str]
     project_probe: Probe
     own_probe: Probe
@@ -211,36 +250,56 @@ class _Planner:
                 return self._decide(stage, "skipped", NO_BASE)
             explicit = True  # on for the change: a missing tool is an error, not a skip
         if not (explicit or default):
+            if user.get("enabled") is False:
+                self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
             return
         self.plan.order.append(stage.name)
         if stage.name in self.skips:
-            return self._decide(stage, "skipped", "skipped on request (--skip / GATEKEEPER_SKIP)")
-        python = self._interpreter(stage, explicit)
+            return self._decide(
+                stage,
+                "skipped",
+                "skipped on request (--skip / GATEKEEPER_SKIP)",
+                skip_kind=REQUEST_SKIP,
+            )
+        python = self._interpreter(stage)
         if python is None:
             return
-        files, whole = self.scope
+        options = self._options(stage, user)
+        reads = self._reads(stage, options)
+        if reads is None:
+            return
+        patterns, config_inputs = reads
+        scope = self.scope
+        touched = scope.touched or frozenset()
+        # A change to what configures the tool (a deleted config file too) changes its
+        # verdict on every file.
+        reconfigured = not touched.isdisjoint(config_inputs) or any(
+            matches(f, stage.config_files) for f in touched
+        )
         chosen = self._selection(stage)
-        mine = tuple(f for f in files if matches(f, stage.patterns) and chosen(f))
-        reason = _scope_skip(stage, mine, files, whole)
+        pool = scope.candidates if reconfigured else scope.files
+        mine = tuple(f for f in pool if matches(f, patterns) and chosen(f))
+        reason = _scope_skip(stage, mine, (patterns, chosen), scope, reconfigured)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
-        options = self._options(stage, user)
         self.plan.contexts[stage.name] = StageContext(
             stage=stage,
             root=self.plan.root,
             files=mine,
-            whole_tree=whole,
+            whole_tree=scope.whole,
             options=options,
             python=python,
             project_python=self.project_probe.python,
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env=_tool_env(self.state),
+            env={**_tool_env(self.state), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
             deep=self.request.deep or bool(self.plan.config.get("deep")),
-            selected=self._selected(stage, chosen, mine if whole else None),
+            patterns=patterns,
+            config_inputs=config_inputs,
+            selected=self._selected(stage, chosen, patterns, mine if scope.whole else None),
         )
         self.plan.contexts[stage.name] = fastpath.enabled_for(
             self.plan.contexts[stage.name], self.request.fast_path
@@ -252,17 +311,38 @@ class _Planner:
         return chosen or _every_file
 
     def _selected(
-        self, stage: Stage, chosen: Callable[[str], bool], known: tuple[str, ...] | None
+        self,
+        stage: Stage,
+        chosen: Callable[[str], bool],
+        patterns: tuple[str, ...],
+        known: tuple[str, ...] | None,
     ) -> tuple[str, ...]:
         """Every file of the tree the tool selects (the scope's own files in a whole run)."""
         if known is not None:
             return known
         if self.tree_files is None:
             excluded = [str(p) for p in self.plan.config.get("exclude")]
-            self.tree_files = [
-                f for f in git.list_files(self.plan.root) if not matches(f, excluded)
-            ]
-        return tuple(f for f in self.tree_files if matches(f, stage.patterns) and chosen(f))
+            self.tree_files = [f for f in self.scope.listed if not matches(f, excluded)]
+        return tuple(f for f in self.tree_files if matches(f, patterns) and chosen(f))
+
+    def _reads(
+        self, stage: Stage, options: Mapping[str, Any]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """The stage's file patterns and config inputs; None once the stage is decided."""
+        root, listed = self.plan.root, self.scope.listed
+        try:
+            extra = stage.inputs(root, listed) if stage.inputs else StageInputs()
+        except Exception as exc:  # a plugin's bug must block, and say whose it is
+            self._decide(
+                stage,
+                "error",
+                f"stage {stage.name} could not read its inputs: {type(exc).__name__}: {exc} "
+                "(a bug in the stage's plugin)",
+            )
+            return None
+        named = [f for f in listed if matches(f, stage.config_files)]
+        config = sorted({*named, *extra.config, *_files_named_in(root, options.get("args", ()))})
+        return tuple(extra.patterns or stage.patterns), tuple(config)
 
     def _judges_change(self) -> bool:
         """The run has a change to judge: a base, or an agent's work since HEAD."""
@@ -273,13 +353,19 @@ class _Planner:
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
 
-    def _interpreter(self, stage: Stage, explicit: bool) -> Path | None:
-        """The interpreter that has the stage's tool; None once the stage is decided."""
+    def _interpreter(self, stage: Stage) -> Path | None:
+        """The interpreter that has the stage's tool; None once the stage is decided.
+
+        Which stages run is the project's decision (its config and layout), never what
+        happens to be installed: a stage that should run and cannot find its tool is an
+        ``error`` with the command that installs it.
+        """
         py = self.project_probe.python
         if not stage.tool:
             return py
         version = self.project_probe.tools.get(stage.tool)
-        if version is None and not stage.needs_project_python:
+        fallback = not stage.needs_project_python and self.own_probe.python != py
+        if version is None and fallback:
             # e.g. gatekeeper installed by pre-commit in its own venv, with the tools beside it
             version = self.own_probe.tools.get(stage.tool)
             py = self.own_probe.python
@@ -287,19 +373,14 @@ class _Planner:
             self.plan.tools[stage.tool] = version
             return py
         project = self.project_probe.python
-        install = f"`{project} -m pip install {stage.package or stage.tool}`"
-        if explicit:
-            self._decide(
-                stage,
-                "error",
-                f"{stage.tool} is not installed in {project}; install it with {install}",
-            )
-        else:
-            self._decide(
-                stage,
-                "skipped",
-                f"{stage.tool} is not installed in {project} ({install} enables it)",
-            )
+        where = f"{project} nor in gatekeeper's {self.own_probe.python}" if fallback else project
+        self._decide(
+            stage,
+            "error",
+            f"{stage.tool} is not installed in {where}; install it with "
+            f"`{project} -m pip install {stage.package or stage.tool}`, or turn the stage off "
+            f"with `enabled = false` under [tool.gatekeeper.stages.{stage.name}]",
+        )
         return None
 
     def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
@@ -330,23 +411,60 @@ def _every_file(path: str) -> bool:
     return True
 
 
-def _scope_skip(stage: Stage, mine: tuple[str, ...], files: list[str], whole: bool) -> str:
+def _scope_skip(
+    stage: Stage,
+    mine: tuple[str, ...],
+    selection: tuple[tuple[str, ...], Callable[[str], bool]],
+    scope: Scope,
+    reconfigured: bool,
+) -> str:
     """Why the change gives the stage nothing to do ("" when it has work).
 
     ``mine`` are the changed files the tool itself selects: with a tool's own selection
     (mypy's ``files``, pyright's ``include``), a changed file outside it is no reason to run.
+    ``selection`` is the stage's file patterns and the tool's own selection; ``reconfigured``
+    says the change touched what configures the tool.
     """
     if stage.judges_change:
         return ""  # deleting files is a change too, and changed_files() cannot list them
     if stage.file_local and not mine:
         return "no files to check"
+    if stage.file_local or scope.whole or reconfigured:
+        return ""
+    touched = scope.touched_in_scope
+    if touched is None:
+        touched = frozenset(scope.files)
+    if stage.needs_project_python and touched:
+        return ""  # it runs the project's code, which may read any file (or miss a deleted one)
+    patterns, chosen = selection
     if stage.selection is not None and stage.relevant is None:
-        config = any(matches(f, stage.config_files) for f in files)
-        return "" if whole or mine or config else "no relevant files changed"
-    relevant = whole or any(matches(f, stage.relevant_patterns) for f in files)
-    if not stage.file_local and not relevant:
-        return "no relevant files changed"
-    return ""
+        # Deleted files count: a deleted module breaks its importers.
+        inside = any(matches(f, patterns) and chosen(f) for f in touched)
+        return "" if mine or inside else "no relevant files changed"
+    relevant = stage.relevant if stage.relevant is not None else patterns + stage.config_files
+    if any(matches(f, relevant) for f in touched):
+        return ""  # a deleted module breaks its importers: deletions count
+    return "no relevant files changed"
+
+
+def _files_named_in(root: Path, args: Sequence[Any]) -> list[str]:
+    """Repository files named in a stage's ``args`` (``--config-file=ci/mypy.ini``, ``-c x``).
+
+    Such a file configures the tool as much as its usual config files do.
+    """
+    named = []
+    for arg in map(str, args):
+        for part in {arg, arg.partition("=")[2]}:
+            if not part or part.startswith("-"):
+                continue
+            path = Path(part) if Path(part).is_absolute() else root / part
+            try:
+                rel = path.resolve().relative_to(root.resolve()).as_posix()
+            except (ValueError, OSError):
+                continue
+            if path.is_file():
+                named.append(rel)
+    return named
 
 
 def _tool_env(state: Path) -> dict[str, str]:
@@ -367,10 +485,16 @@ def _compute(ctx: StageContext) -> StageResult:
     return run_stage(fresh)
 
 
-def _start(ctx: StageContext, cache: StageCache, cacheable: bool) -> Callable[[], StageResult]:
+def _start(
+    ctx: StageContext,
+    cache: StageCache,
+    cacheable: bool,
+    handback: fastpath.Handback | None = None,
+) -> Callable[[], StageResult]:
     if ctx.fast_path:
         full = _start(dataclasses.replace(ctx, fast_path=False), cache, cacheable)
-        return fastpath.work(ctx, cache.lookup if cacheable else lambda _c: None, _compute, full)
+        lookup = cache.lookup if cacheable else lambda _c: None
+        return fastpath.work(ctx, lookup, _compute, full, handback)
 
     def work() -> StageResult:
         # The key is taken when the stage starts, after any stage it runs `after` (a fixer).
@@ -398,7 +522,12 @@ def _open_cache(the_plan: Plan, request: GateRequest) -> StageCache:
     )
 
 
-def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None) -> list[Job]:
+def _jobs(
+    the_plan: Plan,
+    cache: StageCache,
+    names: Sequence[str] | None = None,
+    handback: fastpath.Handback | None = None,
+) -> list[Job]:
     jobs = []
     for name, ctx in the_plan.contexts.items():
         if names is not None:
@@ -406,15 +535,31 @@ def _jobs(the_plan: Plan, cache: StageCache, names: Sequence[str] | None = None)
                 continue
             ctx = dataclasses.replace(ctx, fast_path=False)  # the confirmation: the full check
         cacheable = cache_allowed(ctx.stage, the_plan.config.stage(name))
-        work = _start(ctx, cache, cacheable)
+        work = _start(ctx, cache, cacheable, handback)
         jobs.append(Job(name, work, ctx.stage.after, ctx.stage.writes, cache.expected(ctx.stage)))
     return jobs
 
 
 def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResult:
-    """Run the gate once and return the run's result (the caller reports and records it)."""
+    """Run the gate once and return the run's result (the caller reports and records it).
+
+    Started at the top of a repository holding several Python projects, each project is gated
+    with its own config (see :mod:`gatekeeper.projects`) and the runs are merged.
+    """
+    top = project_root(request.root)
+    subs = projects(top)
+    if subs == [""]:
+        return _run_one(request, plugins)
+    outcome = run_projects(request, top, subs, lambda one: _run_one(one, plugins))
+    if request.record:
+        _record(request.state or state_dir(top), outcome)
+    return outcome
+
+
+def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     started = time.monotonic()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    plugins = plugins or load_plugins()
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
@@ -422,10 +567,12 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
     cache = _open_cache(the_plan, request)
-    jobs = _jobs(the_plan, cache)
+    handback = fastpath.Handback(request.still_failing) if request.fast_path else None
+    listener = fastpath.listen(request.listener, handback)
+    jobs = _jobs(the_plan, cache, handback=handback)
     for name, result in the_plan.decided.items():
-        if request.listener:
-            request.listener(name, result)
+        if listener:
+            listener(name, result)
     workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
     fail_fast = (
         request.fail_fast
@@ -434,18 +581,22 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
     )
     confirmation_s: float | None = None
     try:
-        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=request.listener)
+        ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=listener)
 
         def confirm(names: list[str]) -> dict[str, StageResult]:
             full = _jobs(the_plan, cache, names)
-            return execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            done = execute(full, workers=workers, fail_fast=fail_fast, listener=request.listener)
+            return judge(done)
 
-        ran, confirmation_s = fastpath.settle({**the_plan.decided, **ran}, confirm)
+        # Judged (baseline, base of the change) before the fast path settles: a partial
+        # result whose findings are all existing must still be confirmed in full.
+        judge = ChangeJudge(request, the_plan, plugins, held if request.use_baseline else None)
+        ran, confirmation_s = fastpath.settle(judge({**the_plan.decided, **ran}), confirm)
     finally:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
-    stages = apply_baseline(stages, held if request.use_baseline else None)
+    base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
     )
@@ -460,6 +611,8 @@ def run_gate(request: GateRequest, plugins: PluginSet | None = None) -> RunResul
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        off_by_config=tuple(the_plan.off),
+        base=base,
         confirmation_s=confirmation_s,
     )
     if request.record:

@@ -43,7 +43,14 @@ def repo_root(start: Path | None = None) -> Path:
         raise GatekeeperError(f"{where} does not exist", "run the gate inside a git repository")
     try:
         out = git(where, "rev-parse", "--show-toplevel")
-    except GatekeeperError:
+    except GatekeeperError as exc:
+        if "dubious ownership" in exc.message:
+            # git refuses a repository owned by another user: it is one, just not trusted.
+            raise GatekeeperError(
+                f"git refuses the repository at {where}: it is owned by another user "
+                "(dubious ownership)",
+                "if you trust it: `git config --global --add safe.directory <repository path>`",
+            ) from None
         raise GatekeeperError(
             f"{where} is not inside a git repository",
             "run the gate in a git checkout, or `git init` first",
@@ -90,7 +97,28 @@ def tree_hash(root: Path) -> str:
 
 def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
     """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree)."""
-    args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=ACMRT", base]
+    # --relative: from a project in a subdirectory, its own files, relative to it (as
+    # list_files gives them); at the top of the repository it changes nothing.
+    args: Sequence[str] = [
+        "diff",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--diff-filter=ACMRT",
+        "--relative",
+        base,
+    ]
+    if head:
+        args = [*args, head]
+    return sorted(_split_z(git(root, *args)))
+
+
+def deleted_files(root: Path, base: str, head: str | None = None) -> list[str]:
+    """Files that existed at ``base`` and are gone in ``head`` (or the working tree).
+
+    A deletion is a change too: a module others import, a config file, a test's data file.
+    """
+    args: Sequence[str] = ["diff", "--name-only", "-z", "--no-renames", "--diff-filter=D", base]
     if head:
         args = [*args, head]
     return sorted(_split_z(git(root, *args)))

@@ -102,16 +102,11 @@ def _parse_lines(raw: bytes) -> Iterator[dict[str, Any]]:
             yield record
 
 
-def read(
-    state: Path,
-    *,
-    kind: str | None = None,
-    since: str | None = None,
-    limit: int | None = None,
-) -> list[dict[str, Any]]:
-    """Records oldest first; ``kind`` filters, ``since`` keeps ``ts >= since``, ``limit`` keeps
-    the newest N. A missing ledger is empty; corrupt lines are skipped."""
-    path = ledger_path(state)
+def read_path(path: Path) -> list[dict[str, Any]]:
+    """Every record of the ledger file ``path``, oldest first (a missing file is empty).
+
+    Corrupt lines are skipped; a file that cannot be read is a :class:`GatekeeperError`.
+    """
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -124,11 +119,28 @@ def read(
         fcntl.flock(fd, fcntl.LOCK_SH)  # never see a record half-appended
         with os.fdopen(os.dup(fd), "rb") as handle:
             raw = handle.read()
+    except OSError as exc:  # e.g. a directory given where the file belongs
+        raise GatekeeperError(
+            f"cannot read the ledger {path}: {exc.strerror or exc}",
+            "pass the ledger.jsonl file, its .gatekeeper directory or the repository",
+        ) from None
     finally:
         os.close(fd)
+    return list(_parse_lines(raw))
+
+
+def read(
+    state: Path,
+    *,
+    kind: str | None = None,
+    since: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Records oldest first; ``kind`` filters, ``since`` keeps ``ts >= since``, ``limit`` keeps
+    the newest N. A missing ledger is empty; corrupt lines are skipped."""
     records = [
         r
-        for r in _parse_lines(raw)
+        for r in read_path(ledger_path(state))
         if (kind is None or r["kind"] == kind) and (since is None or str(r.get("ts", "")) >= since)
     ]
     if limit is not None:
@@ -142,7 +154,8 @@ def blocking_findings(run: RunResult) -> tuple[Finding, ...]:
 
 
 def describe(finding: Finding) -> dict[str, Any]:
-    """The short form of a finding kept in a run record."""
+    """The short form of a finding kept in a run record (``existing``: present at the base of
+    the change already, for ``gatekeeper report``'s new-vs-existing split)."""
     return {
         "fingerprint": finding.fingerprint,
         "stage": finding.stage,
@@ -150,7 +163,13 @@ def describe(finding: Finding) -> dict[str, Any]:
         "path": finding.path,
         "line": finding.line,
         "message": finding.message[:MAX_MESSAGE],
+        "existing": finding.existing,
     }
+
+
+def existing_findings(run: RunResult) -> tuple[Finding, ...]:
+    """The findings present at the base of the change already (they do not block)."""
+    return tuple(f for s in run.stages for f in s.findings if f.existing)
 
 
 def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
@@ -166,9 +185,14 @@ def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
         "started_at": run.started_at,
         "duration_s": round(run.duration_s, 3),
         "stages": {s.name: s.status for s in run.stages},
+        # where the time goes (`gatekeeper report`): seconds per stage, and which were replayed
+        "timings": {s.name: round(s.duration_s, 3) for s in run.stages if s.status != "skipped"},
+        "cached": [s.name for s in run.stages if s.cached],
         "errors": [s.name for s in run.stages if s.status == "error"],
         "fingerprints": sorted({f.fingerprint for f in blocking}),
         "findings": [describe(f) for f in blocking[:MAX_DESCRIBED]],
+        # not blocking, so not in `fingerprints`; kept for the report's new-vs-existing split
+        "existing_findings": [describe(f) for f in existing_findings(run)[:MAX_DESCRIBED]],
     }
     record.update(extra)
     return record

@@ -41,15 +41,26 @@ class Finding:
     baselined: bool = False
     #: the tool stopped here: it did not check everything it was asked to (a test module
     #: that cannot be collected, a file that cannot be parsed, a run cut short). Such a
-    #: finding always blocks and can never be baselined: what it hides is unknown.
+    #: finding always blocks and can never be baselined, nor be existing at the base: what
+    #: it hides is unknown.
     stops_tool: bool = False
+    #: present at the base of the change already (see :mod:`gatekeeper.change`): reported,
+    #: counted and shown collapsed, but it does not fail the gate (hold the line).
+    existing: bool = False
+    #: what the finding is about when that has a stable name (a test's node id, a function's
+    #: qualified name): the same subject at the base is the same finding, whatever the message.
+    subject: str = ""
+    #: the size of the problem (a function's complexity): with a subject, a finding at the
+    #: base whose measure is lower means the change made it worse (the ratchet).
+    measure: float | None = None
 
     @property
     def blocking(self) -> bool:
-        """Counts against the verdict: an error (or a stop) that the baseline does not hold."""
+        """Counts against the verdict: an error (or a stop) neither the baseline nor the base
+        holds."""
         if self.stops_tool:
             return True
-        return self.severity == "error" and not self.baselined
+        return self.severity == "error" and not self.baselined and not self.existing
 
     @property
     def location(self) -> str:
@@ -108,6 +119,37 @@ class StageResult:
 
 
 @dataclass(frozen=True)
+class BaseInfo:
+    """What the run judged the change against (hold the line), shown on every report.
+
+    :ivar mode: ``change`` (findings present at the base do not block) or ``all`` (the whole
+        tree must be clean: ``--all``, ``mode = "all"``, or no base to compare with).
+    :ivar commit: the base commit (or the tree id the loop started from); None without a base.
+    :ivar source: how the base was chosen, for people (``merge-base with origin/main``).
+    :ivar existing: findings of this run that were already at the base (not blocking).
+    :ivar cached: the base's findings came from the base cache (paid for by an earlier run).
+    :ivar duration_s: seconds spent on the base (0 when cached).
+    """
+
+    mode: Literal["change", "all"]
+    commit: str | None
+    source: str
+    existing: int = 0
+    cached: bool = False
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration_s"] = round(self.duration_s, 3)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BaseInfo:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
 class RunResult:
     """All stages over one tree state."""
 
@@ -120,6 +162,9 @@ class RunResult:
     trigger: str = "person"
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
+    #: stages the project's config turns off (``enabled = false``); every report says so.
+    off_by_config: tuple[str, ...] = ()
+    base: BaseInfo | None = None
     #: seconds the full check of fast-path stages took after the fast path was green (None:
     #: no confirmation ran); ``duration_s`` minus this is what the attempt waited for feedback.
     confirmation_s: float | None = None
@@ -127,6 +172,18 @@ class RunResult:
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for s in self.stages for f in s.findings)
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """Stages that should have run and were skipped on request (--skip, GATEKEEPER_SKIP).
+
+        A run with any cannot be called clean by the loop or the Stop hook.
+        """
+        return tuple(
+            s.name
+            for s in self.stages
+            if s.status == "skipped" and s.extra.get("skip_kind") == "request"
+        )
 
     @property
     def exit_code(self) -> int:
@@ -142,6 +199,8 @@ class RunResult:
             "trigger": self.trigger,
             "started_at": self.started_at,
             "tools": dict(sorted(self.tools.items())),
+            "off_by_config": list(self.off_by_config),
+            "base": self.base.to_json() if self.base else None,
             "stages": [s.to_json() for s in self.stages],
         }
 

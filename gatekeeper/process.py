@@ -52,6 +52,11 @@ def scope(name: str) -> Iterator[None]:
             _cancelled.discard(name)
 
 
+def current_scope() -> str | None:
+    """The scope this thread's new processes are tagged with (None: outside any)."""
+    return _scope.get()
+
+
 def kill_scope(name: str) -> None:
     """Kill the processes of scope ``name``, and any it starts from now on (fail-fast)."""
     with _live_lock:

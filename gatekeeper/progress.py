@@ -1,7 +1,9 @@
 """The live per-stage display on a terminal: one line per finished stage, a status line below.
 
 The status line says what is running and for how long; a ticker redraws it twice a second,
-so a long stage visibly counts up instead of looking hung.
+so a long stage visibly counts up instead of looking hung. Where the output is not a terminal
+(a CI log), :class:`PlainProgress` prints one plain line per finished stage instead, so the log
+is not silent while the stages run.
 """
 
 from __future__ import annotations
@@ -75,3 +77,21 @@ class Progress:
         with self.lock:
             self._clear()
             self.stream.flush()
+
+
+class PlainProgress:
+    """A listener that prints one line per finished stage, without colour or redraws."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.lock = threading.Lock()
+
+    def __call__(self, name: str, result: StageResult | None) -> None:
+        if result is None:
+            return
+        with self.lock:
+            self.stream.write(stage_line(result, False) + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Nothing to erase."""

@@ -18,8 +18,22 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from gatekeeper.errors import StageError
-from gatekeeper.models import Finding, Severity
+from gatekeeper.models import Finding, Severity, StageResult
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
+
+
+@dataclass(frozen=True)
+class StageInputs:
+    """What a stage's tool reads beyond its static declaration, as the project configures it.
+
+    :ivar patterns: the file patterns the tool checks, when the project's config changes
+        them (ruff's ``include`` / ``extend-include``); empty: the stage's own ``patterns``.
+    :ivar config: repo-relative POSIX paths of more files whose content changes the verdict
+        (a config file another one ``extend``s, a plugin module, a stub directory's files).
+    """
+
+    patterns: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,15 @@ class Stage:
         is on by default even when ``default_enabled`` is false (the tamper guard).
     :param judges_change: the stage judges the change itself against ``ctx.base`` (the tamper
         guard), so it runs for any change, even one that only deletes files.
+    :param inputs: called once per run with the repository root and every file the gate
+        may check (repo-relative POSIX paths); returns the :class:`StageInputs` the project's
+        config adds (files the tool includes, config files it follows). It must not raise
+        for a config the tool would reject: the tool reports that itself.
+    :param narrow: for a file-local stage, derives its findings for ``ctx.files`` from its
+        stored result of the whole tree (same tool, options and file contents), so a run
+        narrowed to a change (the push after a loop) needs no tool run. Called with the
+        narrowed context and the whole tree's result; :func:`narrow_by_file` serves a stage
+        whose findings for a file depend on that file alone. None: the stage runs.
     :param fast_path: in an attempt (fix loop, Stop hook, ``verify``) the stage can first check
         what is most likely to fail (tests that failed last time, tests the change affects)
         when the core sets ``ctx.fast_path``; see :attr:`StageContext.fast_path`.
@@ -90,6 +113,8 @@ class Stage:
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
     on_for_change: bool = False
+    inputs: Callable[[Path, Sequence[str]], StageInputs] | None = None
+    narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
     fast_path: bool = False
     zero_config: Callable[[Path], tuple[bool, str]] | None = None
     selection: Callable[[Path, Layout], Callable[[str], bool] | None] | None = None
@@ -110,6 +135,12 @@ class Stage:
         if self.relevant is not None:
             return self.relevant
         return self.patterns + self.config_files
+
+
+def narrow_by_file(ctx: StageContext, whole: StageResult) -> list[Finding]:
+    """The findings of ``whole`` in ``ctx.files``: for stages that judge each file alone."""
+    wanted = set(ctx.files)
+    return [f for f in whole.findings if f.path in wanted]
 
 
 def matches(path: str, patterns: Sequence[str]) -> bool:
@@ -173,6 +204,10 @@ class StageContext:
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
     :ivar deep: deep mode (``--deep`` or ``deep = true``): stages may do their slow checks
         (the test-quality stage's mutants).
+    :ivar patterns: the file patterns in effect (the stage's own, or what the project's
+        config makes the tool include).
+    :ivar config_inputs: repo-relative paths of every file that configures the tool
+        (its config files, the files they extend, config files named in ``args``).
     :ivar fast_path: check only what is most likely to fail and report its findings. Findings
         of a fast-path run are real and block; an empty one proves nothing: the core then runs
         the stage again with ``fast_path`` false before any verdict can be ``passed``.
@@ -197,6 +232,8 @@ class StageContext:
     base: str | None = None
     trigger: str = "person"
     deep: bool = False
+    patterns: tuple[str, ...] = ()
+    config_inputs: tuple[str, ...] = ()
     fast_path: bool = False
     selected: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
@@ -300,11 +337,16 @@ class StageContext:
         hint: str = "",
         tool: str | None = None,
         stops_tool: bool = False,
+        subject: str = "",
+        measure: float | None = None,
     ) -> Finding:
         """Build a finding for this stage with a repo-relative path.
 
         ``stops_tool`` marks a finding that kept the tool from checking everything it was
-        asked to (it always blocks and is never baselined).
+        asked to (it always blocks, is never baselined and never existing). ``subject`` names
+        what the finding is about when it has a stable name (a test's node id, a function's
+        qualified name); ``measure`` is the size of the problem a ratchet compares with the
+        base (a complexity score). See :class:`~gatekeeper.models.Finding`.
         """
         return Finding(
             stage=self.stage.name,
@@ -318,4 +360,6 @@ class StageContext:
             fixable=fixable,
             hint=hint,
             stops_tool=stops_tool,
+            subject=subject,
+            measure=measure,
         )

@@ -85,7 +85,7 @@ def pyright_config(root: Path) -> ToolConfig | None:
     """pyright's settings: ``pyrightconfig.json`` wins over ``pyproject.toml``, as in pyright."""
     path = root / "pyrightconfig.json"
     if path.is_file():
-        return ToolConfig("pyrightconfig.json", _jsonc(path))
+        return ToolConfig("pyrightconfig.json", jsonc(path))
     for table in ("basedpyright", "pyright"):
         found = pyproject_tool(root, table)
         if found is not None:
@@ -105,7 +105,7 @@ def ty_config(root: Path) -> ToolConfig | None:
     return None if found is None else ToolConfig("pyproject.toml [tool.ty]", found)
 
 
-def _jsonc(path: Path) -> dict[str, Any]:
+def jsonc(path: Path) -> dict[str, Any]:
     """pyright's JSON with comments and trailing commas; {} when unreadable."""
     try:
         text = path.read_text(encoding="utf-8")

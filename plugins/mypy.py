@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Layout, Stage, StageContext, StageError, StageSkip
+from gatekeeper import Finding, Layout, Stage, StageContext, StageError, StageInputs, StageSkip
 
 from . import _selection
 
@@ -187,6 +187,12 @@ def run(ctx: StageContext) -> list[Finding]:
     return findings
 
 
+def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
+    """Files beyond sources and config that change mypy's verdict: ``py.typed`` markers (a
+    package without one is not type checked when imported from an installed copy)."""
+    return StageInputs(config=tuple(f for f in listed if PurePosixPath(f).name == "py.typed"))
+
+
 def selection(root: Path, layout: Layout) -> Callable[[str], bool] | None:
     """The files plain ``mypy`` checks in this project (None: every Python file)."""
     return _selection.mypy_selection(root, layout)
@@ -208,6 +214,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             tool="mypy",
             file_local=False,
             config_files=("pyproject.toml", "mypy.ini", ".mypy.ini", "setup.cfg"),
+            inputs=inputs,
             zero_config=zero_config,
             selection=selection,
         )

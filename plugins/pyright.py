@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import gatekeeper
-from gatekeeper import Finding, Layout, Stage, StageContext, StageError
+from gatekeeper import Finding, Layout, Stage, StageContext, StageError, StageInputs
 
 from . import _selection
 
@@ -143,6 +143,24 @@ def zero_config(root: Path) -> tuple[bool, str]:
     return _selection.checker_decision(root, "pyright")
 
 
+def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
+    """The config files pyright's ``extends`` chain reads (each relative to the one naming it)."""
+    config = _selection.pyright_config(root)
+    settings, where = (config.settings, root) if config else ({}, root)
+    found: list[str] = []
+    while isinstance(settings.get("extends"), str) and len(found) < 32:
+        path = (where / settings["extends"]).resolve()
+        try:
+            rel = path.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            break  # outside the repository
+        if rel in found or not path.is_file():
+            break
+        found.append(rel)
+        settings, where = _selection.jsonc(path), path.parent
+    return StageInputs(config=tuple(found))
+
+
 @gatekeeper.hookimpl
 def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
     """Contribute the ``pyright`` stage."""
@@ -157,5 +175,6 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             default_enabled=False,
             zero_config=zero_config,
             selection=selection,
+            inputs=inputs,
         )
     )

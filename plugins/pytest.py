@@ -106,7 +106,15 @@ def failure_finding(ctx: StageContext, fail: dict[str, Any]) -> Finding:
         where_path, where_line = crash["path"], crash["line"]
     rule = "test-failed" if fail["when"] == "call" else f"test-{fail['when']}-error"
     message = crash_message(crash, str(fail.get("text") or ""))
-    return ctx.finding(rule, where_path, where_line, 0, f"{fail['nodeid']}: {message}", hint=HINT)
+    return ctx.finding(
+        rule,
+        where_path,
+        where_line,
+        0,
+        f"{fail['nodeid']}: {message}",
+        hint=HINT,
+        subject=str(fail["nodeid"]),  # a test failing at the base is the same failure
+    )
 
 
 def stopped_finding(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
@@ -244,8 +252,8 @@ def fast_path(ctx: StageContext) -> list[Finding]:
     nothing to select by (a first run) it declines (:class:`StageSkip`): the suite runs now.
     """
     first = select.last_failed(ctx)
-    selective = select.data_ready(ctx)
-    testmon = selective and select.testmon_usable(ctx)
+    usable = select.testmon_usable(ctx)
+    testmon = usable and select.data_ready(ctx)
     if not first and not testmon:
         raise StageSkip("nothing to select tests by yet")
     if first:
@@ -255,7 +263,7 @@ def fast_path(ctx: StageContext) -> list[Finding]:
             if found[0]:
                 return found[0]
     if not testmon:
-        return [_no_selection(ctx, selective)]
+        return [_no_selection(ctx, usable)]
     deselect = [f"--deselect={i}" for i in first]
     args = ["--testmon-forceselect", *deselect, *ctx.args, *ctx.paths]
     found = _group(ctx, args, _testmon_env(ctx), ok=(0, 1, 5))
@@ -267,12 +275,12 @@ def fast_path(ctx: StageContext) -> list[Finding]:
     return found[0]
 
 
-def _no_selection(ctx: StageContext, selective: bool) -> Finding:
+def _no_selection(ctx: StageContext, installed: bool) -> Finding:
     """A note: only the last failures went first, because pytest-testmon cannot select."""
     why = (
-        "pytest will not load it here"
-        if selective
-        else f"pytest-testmon is not installed in {ctx.python} or has no data yet"
+        "pytest-testmon has no data yet"
+        if installed
+        else f"pytest-testmon is not installed in {ctx.python} (or pytest does not load it)"
     )
     return ctx.finding(
         "no-test-selection",

@@ -26,7 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Option, Stage, StageContext, StageError
+from gatekeeper import Finding, Option, Stage, StageContext, StageError, StageResult
 
 #: The highest complexity of each rank, as radon defines the ranks.
 RANK_MAX = {"A": 5, "B": 10, "C": 20, "D": 30, "E": 40, "F": 10**9}
@@ -65,6 +65,8 @@ OPTIONS = {
     ),
 }
 
+#: ``extra`` key of the complexity scores of each measured file (what :func:`narrow` needs).
+SCORES = "scores_by_file"
 HINT = (
     "split the function: extract branches into helpers, replace if/elif chains with a "
     "lookup table, return early"
@@ -129,6 +131,9 @@ def _block_finding(ctx: StageContext, path: str, block: dict[str, Any], lim: Lim
         f"{block['type']} {name!r} has cyclomatic complexity {score} (rank {rank_of(score)}), "
         f"{lim.above('max_block', lim.block)}",
         hint=HINT,
+        # The function by name, its complexity as the measure: hold the line is a ratchet.
+        subject=f"{ctx.relpath(path)}::{name}",
+        measure=float(score),
     )
 
 
@@ -181,11 +186,24 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     lim = Limits.of(ctx.options)
     findings: list[Finding] = []
     everything: list[int] = []
+    by_file: dict[str, list[int]] = {}
     for path, entries in sorted(load(output).items()):
         found, scores = check_file(ctx, path, entries, lim)
         findings += found
         everything += scores
+        by_file[ctx.relpath(path)] = scores
+    ctx.tell(SCORES, by_file)
     return findings + check_average(ctx, everything, lim)
+
+
+def narrow(ctx: StageContext, whole: StageResult) -> list[Finding]:
+    """The findings of ``ctx.files`` from the whole tree's result: each file's own, and the
+    average over these files' blocks (from the scores the whole run kept)."""
+    scores = whole.extra[SCORES]
+    wanted = set(ctx.files)
+    own = [f for f in whole.findings if f.path in wanted]
+    measured = [int(s) for path in sorted(wanted) for s in scores.get(path, ())]
+    return own + check_average(ctx, measured, Limits.of(ctx.options))
 
 
 def is_test(path: str, test_dirs: tuple[str, ...]) -> bool:
@@ -255,6 +273,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             description="cyclomatic complexity limits with radon",
             tool="radon",
             options=OPTIONS,
-            config_files=("pyproject.toml",),
+            # radon reads [tool.radon], radon.cfg and setup.cfg's [radon] (exclude, ignore …).
+            config_files=("pyproject.toml", "radon.cfg", "setup.cfg"),
+            narrow=narrow,
         )
     )

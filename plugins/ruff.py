@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
+
+from ._ruff_config import DEFAULT_INCLUDE, lint_inputs
 
 SYNTAX_CODES = ("syntax-error", "invalid-syntax")
 SYNTAX_HINT = "fix the syntax error; nothing else in this file can be checked until then"
@@ -49,13 +52,15 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
         hint, fixable = hint_of(d)
         loc = d.get("location") or {}
         code = d.get("code") or "invalid-syntax"
+        # A notebook's rows count within its cell: name the cell, or the line is ambiguous.
+        cell = f"cell {d['cell']}: " if d.get("cell") else ""
         findings.append(
             ctx.finding(
                 code,
                 d.get("filename") or "",
                 loc.get("row", 0),
                 loc.get("column", 0),
-                d.get("message", ""),
+                cell + str(d.get("message", "")),
                 fixable=fixable,
                 hint=hint,
                 # A file ruff cannot parse was not linted past the error.
@@ -65,9 +70,27 @@ def parse(ctx: StageContext, output: str) -> list[Finding]:
     return findings
 
 
+def own_selection(ctx: StageContext) -> set[str]:
+    """The files ruff itself selects (``include``, ``exclude``, ``extend-exclude``, ignore
+    files): a file passed by name is linted even outside ``include``, so the stage asks."""
+    done = ctx.run_tool(["check", "--show-files"], ok=(0,))
+    listed = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    strange = [p for p in listed if not Path(p).is_absolute() or not Path(p).is_file()]
+    if strange:
+        # Not a list of files: whatever answered is not the ruff the stage can trust.
+        raise StageError(f"unexpected output of `ruff check --show-files`: {strange[0][:200]}")
+    return {ctx.relpath(p) for p in listed}
+
+
 def run(ctx: StageContext) -> list[Finding]:
-    """Lint the files in scope with ``ruff check``."""
+    """Lint the files in scope that ruff's own configuration selects, with ``ruff check``."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
+    if targets == list(ctx.files):
+        selected = own_selection(ctx)
+        targets = [t for t in targets if t in selected]
+        ctx.tell("files_checked", len(targets))
+        if not targets:
+            return []
     # --no-fix: a check never edits files, even when the project sets `fix = true`.
     argv = ["check", "--output-format", "json", "--no-fix", "--force-exclude"]
     done = ctx.run_tool([*argv, *ctx.args, "--", *targets], ok=(0, 1))
@@ -86,6 +109,9 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             run=run,
             description="lint with ruff check",
             tool="ruff",
+            patterns=DEFAULT_INCLUDE,
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            inputs=lint_inputs,
+            narrow=narrow_by_file,
         )
     )

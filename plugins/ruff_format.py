@@ -13,9 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import gatekeeper
-from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper import Finding, Stage, StageContext, StageError, narrow_by_file
 
-_FILE = re.compile(r"^--- (.+?)(\t.*)?$")
+from ._ruff_config import format_inputs
+from .ruff import own_selection
+
+# A notebook's diff names each cell: `--- nb.ipynb:cell 3`.
+_FILE = re.compile(r"^--- (.+?)(?::cell \d+)?(\t.*)?$")
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 _PARSE_ERROR = re.compile(r"^error: Failed to parse (.+?):(\d+):(\d+): (.*)$")
 
@@ -72,8 +76,12 @@ def drifts(diff: str) -> Iterator[Drift]:
 
 def parse(ctx: StageContext, diff: str) -> list[Finding]:
     """One finding per file of a unified diff, at its first changed line, counting hunks."""
+    merged: dict[str, list[int]] = {}
+    for drift in drifts(diff):  # a notebook's cells come as one "file" each
+        merged.setdefault(drift.path, []).extend(drift.starts)
     findings = []
-    for drift in drifts(diff):
+    for path, starts in merged.items():
+        drift = Drift(path, tuple(starts))
         first = drift.starts[0] if drift.starts else 0
         count = len(drift.starts)
         findings.append(
@@ -115,8 +123,16 @@ def parse_errors(ctx: StageContext, stderr: str) -> tuple[list[Finding], list[st
 
 
 def run(ctx: StageContext) -> list[Finding]:
-    """Check the formatting of the files in scope; never rewrites them."""
+    """Check the formatting of the files in scope that ruff's own configuration selects;
+    never rewrites them."""
     targets = list(ctx.files) if not ctx.whole_tree or not ctx.paths else ctx.paths
+    if targets == list(ctx.files):
+        # A file passed by name is formatted even outside `include`: ask ruff what it selects.
+        selected = own_selection(ctx)
+        targets = [t for t in targets if t in selected and not t.endswith(".toml")]
+        ctx.tell("files_checked", len(targets))
+        if not targets:
+            return []
     argv = ["format", "--check", "--diff", "--force-exclude", *ctx.args, "--", *targets]
     done = ctx.run_tool(argv, ok=(0, 1, 2))
     findings = parse(ctx, done.stdout)
@@ -137,6 +153,9 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             run=run,
             description="formatting drift with ruff format --check",
             tool="ruff",
+            patterns=("*.py", "*.pyi", "*.ipynb"),
             config_files=("pyproject.toml", "ruff.toml", ".ruff.toml"),
+            inputs=format_inputs,
+            narrow=narrow_by_file,
         )
     )

@@ -67,8 +67,8 @@ def _check_summary(path: Path, base: str) -> None:
     summary = path.read_text(encoding="utf-8")
     assert summary.startswith("output of an earlier step\n")  # appended, not overwritten
     assert "## gatekeeper: ❌ failed" in summary
-    assert "| stage | status | new | baselined | duration |" in summary
-    assert "| ruff | ❌ failed | 1 | 0 |" in summary
+    assert "| stage | status | new | existing | baselined | duration |" in summary
+    assert "| ruff | ❌ failed | 1 | 0 | 0 |" in summary
     assert "`sample/feature.py:1:8` | `F401` |" in summary
     assert f"changes since the pull request base {base[:10]}" in summary
 
@@ -84,7 +84,7 @@ def test_github_push_checks_the_whole_tree_with_a_baseline(gate_repo, tmp_path: 
     annotations = [x for x in result.stdout.splitlines() if x.startswith("::error")]
     assert len(annotations) == 1 and "file=sample/late.py" in annotations[0]
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
-    assert "| ruff | ❌ failed | 1 | 2 |" in summary
+    assert "| ruff | ❌ failed | 1 | 0 | 2 |" in summary
     assert "1 new finding · 2 baselined" in summary
 
 

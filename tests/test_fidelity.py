@@ -7,6 +7,8 @@ things at once.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,9 @@ def _repo(tmp_path_factory: pytest.TempPathFactory, name: str) -> GateRepo:
 MYPY_FILES = """\
 [tool.mypy]
 files = ["src", "tests/typing"]
+
+[tool.ruff]
+include = ["src/**/*.py", "tests/**/*.py"]
 """
 
 
@@ -45,8 +50,21 @@ def mypy_files(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
     repo.write("src/pkg/__init__.py", "def one() -> int:\n    return 1\n")
     repo.write("tests/typing/check_one.py", "from pkg import one\n\nx: int = one()\n")
     repo.write("tests/test_one.py", "def test_one():\n    assert 1\n")
+    # Outside ruff's `include`: plain `ruff check` never lints it, so neither may the gate.
+    repo.write("scripts/helper.py", "import os\n")
     repo.commit("clean")
     return repo
+
+
+def test_ruff_lints_and_formats_only_what_its_include_selects(mypy_files):
+    mypy_files.write("scripts/helper.py", "import os\nx  =  1\n")
+    result = mypy_files.gate(
+        "run", "--stage", "ruff", "--stage", "ruff-format", "--format", "json", "--no-cache"
+    )
+    mypy_files.git("checkout", "--", ".")
+    assert result.returncode == 0, result.stdout
+    assert stage_of(result, "ruff")["files_checked"] == 3
+    assert stage_of(result, "ruff-format")["files_checked"] == 3
 
 
 def test_mypy_checks_the_configured_files_and_counts_what_it_checked(mypy_files):
@@ -214,3 +232,112 @@ def test_a_crashing_tool_says_what_it_tripped_on():
     )
     assert tripped_on(output).startswith("configparser.InterpolationSyntaxError: '%' must")
     assert tripped_on("plain failure\n") == ""
+
+
+# -- kind 8: the smaller things a new user hit ----------------------------------------------
+
+
+def test_small_things_a_new_user_hits(mypy_files, tmp_path):
+    # An unknown option of a verb prints the verb's usage, not the top-level one.
+    bad = mypy_files.gate("run", "--bogus")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("usage: gatekeeper run ")
+    assert "unrecognized arguments: --bogus" in bad.stderr
+    # --format's help names every built-in format.
+    helptext = mypy_files.gate("run", "--help").stdout
+    assert all(name in helptext for name in ("sarif", "junit", "github"))
+    # Not a terminal: one line per finished stage while the run goes on (stderr).
+    run = mypy_files.gate("run", "--stage", "ruff", "--no-cache")
+    assert any(line.startswith("  ✓ ruff") for line in run.stderr.splitlines()), run.stderr
+    # A kind the ledger holds none of is not "the ledger is empty".
+    history = mypy_files.gate("history", "--kind", "hook").stdout
+    assert "ledger is empty" not in history
+    assert history.startswith("no hook records in the ledger (it holds ")
+
+
+def test_git_refusing_a_repository_it_does_not_trust_is_not_not_a_repository(tmp_path):
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the repository to another user")
+    repo = make_repo(tmp_path / "theirs", tmp_path / "home")
+    subprocess.run(["chown", "-R", "65534:65534", str(repo.path)], check=True)
+    result = repo.gate("doctor")
+    assert "dubious ownership" in result.stdout
+    assert "safe.directory" in result.stdout
+    assert "git init" not in result.stdout
+
+
+# -- kind 6: one repository, several projects -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def monorepo(tmp_path_factory: pytest.TempPathFactory) -> GateRepo:
+    repo = _repo(tmp_path_factory, "monorepo")
+    repo.write(
+        "backend/pyproject.toml",
+        '[tool.pytest.ini_options]\npythonpath = ["."]\n\n'
+        "[tool.gatekeeper.stages.radon]\nenabled = false\n",
+    )
+    repo.write("backend/app/__init__.py", "def f() -> int:\n    return 1\n")
+    repo.write(
+        "backend/tests/test_app.py", "from app import f\n\n\ndef test_f():\n    assert f()\n"
+    )
+    repo.write("libs/util/pyproject.toml", '[project]\nname = "util"\nversion = "0"\n')
+    repo.write("libs/util/util/__init__.py", 'X: int = "a"\n')
+    repo.commit("two projects")
+    return repo
+
+
+def _gate_in(repo: GateRepo, where: Path, *args: str) -> GateResult:
+    done = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", *args],
+        cwd=where,
+        env=repo.env,
+        capture_output=True,
+        text=True,
+    )
+    return GateResult(done.returncode, done.stdout, done.stderr)
+
+
+def test_from_a_subdirectory_the_nearest_project_is_gated_with_its_config(monorepo):
+    inside = monorepo.path / "backend" / "app"
+    result = _gate_in(monorepo, inside, "run", "--stage", "pytest", "--format", "json")
+    # pytest ran with backend's own `pythonpath`: no collection error
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stage_of(result, "pytest")["extra"]["tests"]["passed"] == 1
+    listed = json.loads(_gate_in(monorepo, inside, "stages", "--format", "json").stdout)
+    assert listed["project"]["root"] == str(monorepo.path / "backend")
+    rows = {r["name"]: r for r in listed["stages"]}
+    assert (rows["radon"]["enabled"], rows["radon"]["why"]) == (
+        "off",
+        "enabled = false in the config",
+    )
+
+
+def test_from_the_top_each_project_is_gated_and_a_change_scoped_to_its_projects(monorepo):
+    result = monorepo.gate("run", "--stage", "mypy", "--format", "json", "--no-cache")
+    names = [s["name"] for s in result.json["stages"]]
+    assert names == ["backend:mypy", "libs/util:mypy"]
+    assert places(stage_of(result, "libs/util:mypy")) == [
+        ("libs/util/util/__init__.py", 1, "assignment")
+    ]
+    base = monorepo.git("rev-parse", "HEAD").strip()
+    monorepo.write("backend/app/__init__.py", "def f() -> int:\n    return 2\n")
+    scoped = monorepo.gate("run", "--stage", "mypy", "--base", base, "--format", "json")
+    monorepo.git("checkout", "--", ".")
+    status = {s["name"]: s["status"] for s in scoped.json["stages"]}
+    assert status == {"backend:mypy": "passed", "libs/util:mypy": "skipped"}
+    assert "2 gated one by one: backend, libs/util" in monorepo.gate("doctor").stdout
+
+
+def test_python_code_outside_every_project_is_still_checked_from_the_top(monorepo):
+    from gatekeeper.projects import projects
+
+    assert projects(monorepo.path) == ["backend", "libs/util"]
+    monorepo.write("tools/release.py", "print('release')\n")
+    try:
+        assert projects(monorepo.path) == ["", "backend", "libs/util"]
+    finally:
+        (monorepo.path / "tools" / "release.py").unlink()

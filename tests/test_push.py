@@ -93,16 +93,21 @@ def test_new_branch_is_measured_from_the_merge_base(pr: PushRepo) -> None:
     assert f"since {fork[:10]} (merge-base with origin/main)" in pushed.output
     assert "sample/legacy.py" not in pushed.output
 
-    # --all-files widens the scope to every file: the old defect is found.
+    # --all-files widens the scope to every file: the old defect is found, and it is
+    # existing (at the base already), so only --all makes it block.
     sha = pr.git("rev-parse", "HEAD").strip()
     line = f"refs/heads/feature {sha} refs/heads/feature {'0' * 40}\n"
-    every = pr.repo.gate("hook", "pre-push", "origin", str(pr.remote), "--all-files", input=line)
-    assert every.returncode == 1, every.stdout + every.stderr
-    assert "sample/legacy.py" in every.stdout
+    hook = ("hook", "pre-push", "origin", str(pr.remote), "--all-files")
+    every = pr.repo.gate(*hook, input=line)
+    assert every.returncode == 0, every.stdout + every.stderr
+    assert "1 existing finding (already at the base, not blocking): ruff 1" in every.stdout
+    strict = pr.repo.gate(*hook, "--all", input=line)
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "sample/legacy.py" in strict.stdout
     # The same override for `gatekeeper run --base`.
     narrow = pr.repo.gate("run", "--stage", "ruff", "--base", "HEAD")
     assert narrow.returncode == 0, narrow.stdout + narrow.stderr
-    wide = pr.repo.gate("run", "--stage", "ruff", "--base", "HEAD", "--all-files")
+    wide = pr.repo.gate("run", "--stage", "ruff", "--base", "HEAD", "--all-files", "--all")
     assert wide.returncode == 1 and "sample/legacy.py" in wide.stdout
     pr.assert_clean()
 

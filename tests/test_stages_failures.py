@@ -55,7 +55,7 @@ def test_missing_tool_in_the_configured_python_is_an_error(repo, tmp_path):
     assert result.json["verdict"] == "error"
 
 
-def test_missing_tool_in_zero_config_is_a_skip_with_the_reason_and_the_pip_command(gate_repo):
+def test_missing_tool_in_zero_config_is_an_error_with_the_reason_and_the_pip_command(gate_repo):
     gate_repo.write(".gitignore", ".venv/\n")
     gate_repo.write("pyproject.toml", '[project]\nname = "sample"\nversion = "0.1.0"\n')
     gate_repo.write("sample/__init__.py", '"""Sample."""\n')
@@ -63,16 +63,16 @@ def test_missing_tool_in_zero_config_is_a_skip_with_the_reason_and_the_pip_comma
     gate_repo.commit("zero config")
     python = fresh_venv(gate_repo.path / ".venv")
     result = gate_repo.gate("run", "--skip", "build", "--format", "json")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
     stage = stage_of(result, "pytest")
-    assert stage["status"] == "skipped"
-    assert stage["reason"] == (
-        f"pytest is not installed in {python} (`{python} -m pip install pytest` enables it)"
+    assert stage["status"] == "error"
+    assert stage["reason"].startswith(
+        f"pytest is not installed in {python}; install it with `{python} -m pip install pytest`"
     )
     # Tools that need not import the project still run, from the gate's own environment.
     assert stage_of(result, "mypy")["status"] == "passed"
     text = gate_repo.gate("run", "--skip", "build")
-    assert f"- pytest                  skipped: pytest is not installed in {python}" in text.stdout
+    assert "! pytest" in text.stdout and f"pytest is not installed in {python}" in text.stdout
 
 
 def _alive(pid: int) -> bool:

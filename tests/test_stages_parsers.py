@@ -333,6 +333,21 @@ def test_pytest_exit_codes_2_to_5_and_zero_tests_are_errors(code, collected, out
         pytest_stage.judge(data, [], code, "output")
 
 
+def test_pytest_interrupted_after_a_failure_is_an_error_not_that_failure(tmp_path):
+    """``pytest.exit()`` (or Ctrl-C) in a test after another failed: exit 2 with a failure.
+
+    Only collection errors explain an exit 2; anything else interrupted the run, and the
+    failure seen so far must not stand for the tests that never ran.
+    """
+    ctx = context(tmp_path, "pytest", "pytest")
+    failed = pytest_stage.failure_finding(
+        ctx, {"nodeid": "t.py::test_a", "when": "call", "path": "t.py", "line": 1, "text": "x"}
+    )
+    data = {"collected": 3, "ran": 2, "outcomes": {"failed": 1, "passed": 1}}
+    with pytest.raises(StageError, match="was interrupted"):
+        pytest_stage.judge(data, [failed], 2, "output")
+
+
 def test_pytest_missing_or_broken_report_is_an_error(tmp_path):
     with pytest.raises(StageError, match="without a report"):
         pytest_stage.read_report(tmp_path / "absent.json", 3, "INTERNALERROR")

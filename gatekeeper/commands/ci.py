@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> int:
 
     from gatekeeper import git
     from gatekeeper.ci import detect
-    from gatekeeper.commands.options import report_options
+    from gatekeeper.commands.options import mode_of, report_options
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.outputs import parse_outputs, write_reports
     from gatekeeper.plugins import load_plugins
@@ -69,6 +69,7 @@ def main(args: argparse.Namespace) -> int:
         fail_fast=args.fail_fast or None,
         jobs=args.jobs,
         use_baseline=not args.no_baseline,
+        mode=mode_of(args),
     )
     summary = Path(args.summary) if args.summary else context.summary_path
     annotate = auto and context.system == "github"

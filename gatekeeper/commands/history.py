@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import Any
 
 KINDS = ("run", "attempt", "loop", "hook")
@@ -87,9 +88,24 @@ def main(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise GatekeeperError("--limit must be 0 or more", "e.g. --limit 50")
-    records = ledger.read(state_dir(git.repo_root()), kind=args.kind, limit=args.limit)
+    state = state_dir(git.repo_root())
+    records = ledger.read(state, kind=args.kind, limit=args.limit)
     if args.format == "json":
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
+    elif not records and args.kind:
+        sys.stdout.write(none_of_kind(args.kind, ledger.read(state)))
     else:
         sys.stdout.write(render(records))
     return 0
+
+
+def none_of_kind(kind: str, everything: list[dict[str, Any]]) -> str:
+    """Why ``--kind KIND`` shows nothing: what the ledger does hold (never "empty" when not)."""
+    if not everything:
+        return "no runs recorded yet (the ledger is empty)\n"
+    counts = Counter(str(r.get("kind")) for r in everything)
+    held = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    line = f"no {kind} records in the ledger (it holds {held})"
+    if kind == "hook":
+        line += "; the hooks' gate runs are `run` records (trigger agent or pre-push)"
+    return line + "\n"

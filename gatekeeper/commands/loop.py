@@ -36,7 +36,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from gatekeeper.commands.options import add_deep_argument, add_report_arguments
+    from gatekeeper.commands.options import (
+        add_all_argument,
+        add_deep_argument,
+        add_report_arguments,
+    )
 
     parser.add_argument(
         "--agent",
@@ -78,6 +82,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs", "-j", type=int, metavar="N", help="stages to run at once (default: one per core)"
     )
     add_deep_argument(parser)
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="judge the change since REF (default: the merge-base with the upstream or the "
+        "remote's default branch, fixed when the loop starts)",
+    )
+    add_all_argument(parser)
     add_report_arguments(parser)
 
 
@@ -106,7 +117,7 @@ def _summary(result: LoopResult) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gatekeeper.commands.options import report_options
+    from gatekeeper.commands.options import mode_of, report_options
     from gatekeeper.loop.driver import LoopRequest, run_loop
     from gatekeeper.plugins import load_plugins
     from gatekeeper.reporting import render, resolve_format
@@ -124,6 +135,8 @@ def main(args: argparse.Namespace) -> int:
         max_report_chars=args.max_report_chars,
         jobs=args.jobs,
         deep=args.deep,
+        base=args.base,
+        mode=mode_of(args),
     )
 
     def notify(line: str) -> None:

@@ -25,11 +25,18 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="skip this stage, loudly (repeatable; also GATEKEEPER_SKIP=a,b)",
     )
-    parser.add_argument("--base", metavar="REF", help="check only what changed since REF")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="check only what changed since REF; findings already at REF do not block "
+        "(default base: the merge-base with the upstream or the remote's default branch)",
+    )
+    add_all_argument(parser)
     parser.add_argument(
         "--all-files",
         action="store_true",
-        help="check every file, not only what changed (overrides --base and the push's base)",
+        help="check every file, not only what changed (overrides --base and the push's base "
+        "for the scope; findings already at the base still do not block without --all)",
     )
     parser.add_argument("--no-cache", action="store_true", help="ignore cached stage results")
     add_deep_argument(parser)
@@ -50,13 +57,30 @@ def add_deep_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_all_argument(parser: argparse.ArgumentParser) -> None:
+    """``--all``: the whole tree must be clean, findings already at the base included."""
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_findings",
+        help="block on every finding, also those already at the base of the change "
+        '(config: mode = "all")',
+    )
+
+
+def mode_of(args: argparse.Namespace) -> str | None:
+    """``all`` when ``--all`` was given, else None (the config's ``mode`` decides)."""
+    return "all" if getattr(args, "all_findings", False) else None
+
+
 def add_report_arguments(parser: argparse.ArgumentParser, default: str = "text") -> None:
     parser.add_argument(
         "--format",
         "-f",
         default=default,
         metavar="FORMAT",
-        help=f"report format: text, agent, json, … (default: {default})",
+        help="report format: text, agent, json, sarif, junit, github, or one a plugin adds "
+        f"(default: {default})",
     )
     parser.add_argument(
         "--max-report-chars",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
+from typing import TextIO
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,28 +26,41 @@ def _paths(paths: list[str]) -> tuple[str, ...]:
     """The PATH arguments, relative to the current directory, as repo-relative paths."""
     if not paths:
         return ()
-    from gatekeeper import git
     from gatekeeper.paths import repo_paths
+    from gatekeeper.projects import project_root
 
-    return repo_paths(git.repo_root(), paths)
+    return repo_paths(project_root(), paths)
+
+
+def _same_stream(a: TextIO, b: TextIO) -> bool:
+    try:
+        return os.path.sameopenfile(a.fileno(), b.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
 
 
 def main(args: argparse.Namespace) -> int:
-    from gatekeeper.commands.options import report_options, use_color
+    from gatekeeper import git
+    from gatekeeper.change import resolve
+    from gatekeeper.commands.options import mode_of, report_options, use_color
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.outputs import parse_outputs, write_reports
     from gatekeeper.plugins import load_plugins
+    from gatekeeper.progress import PlainProgress, Progress
     from gatekeeper.reporting import resolve_format
 
     plugins = load_plugins()
     fmt = resolve_format(plugins, args.format)
     outputs = parse_outputs(plugins, args.format, args.output)
     live = fmt.name == "text" and use_color(args.color, sys.stderr) and sys.stderr.isatty()
-    progress = None
+    progress: Progress | PlainProgress | None = None
     if live:
-        from gatekeeper.progress import Progress
-
         progress = Progress(color=use_color(args.color, sys.stderr))
+    elif fmt.name == "text" and not sys.stderr.isatty():
+        # A CI log: a line per finished stage as it finishes; the report then leaves them out
+        # when it goes to the same place.
+        progress = PlainProgress()
+        live = _same_stream(sys.stdout, sys.stderr)
     request = GateRequest(
         paths=_paths(args.paths),
         only=tuple(args.stage),
@@ -57,6 +73,8 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         listener=progress,
         use_baseline=not args.no_baseline,
+        mode=mode_of(args),
+        change=None if mode_of(args) else resolve(git.repo_root(), args.base),
     )
     try:
         result = run_gate(request, plugins)

@@ -66,12 +66,12 @@ def stage_rows(root: Path, config: Any, registered: dict[str, Any]) -> list[dict
 def main(args: argparse.Namespace) -> int:
     import json
 
-    from gatekeeper import git
     from gatekeeper.gate import load_config
     from gatekeeper.plugins import load_plugins
+    from gatekeeper.projects import project_root
 
     plugins = load_plugins()
-    root = git.repo_root()
+    root = project_root()
     config, registered = load_config(root, plugins)
     rows = stage_rows(root, config, registered)
     summary = project_summary(root, rows)

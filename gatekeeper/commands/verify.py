@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,11 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _still_failing(previous: dict[str, Any] | None) -> frozenset[str]:
+    """What blocked the last run (its fingerprints, and ``error:<stage>``), if anything."""
+    if not previous:
+        return frozenset()
+    found = [str(f) for f in previous.get("fingerprints") or ()]
+    return frozenset([*found, *(f"error:{e}" for e in previous.get("errors") or ())])
+
+
 def main(args: argparse.Namespace) -> int:
     import json
     import sys
 
     from gatekeeper import git, ledger
+    from gatekeeper.change import resolve
+    from gatekeeper.commands.options import mode_of
     from gatekeeper.compare import compare
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.state import state_dir
@@ -47,7 +58,10 @@ def main(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         trigger="agent",
         state=state,
+        mode=mode_of(args),
+        change=None if mode_of(args) else resolve(root, args.base),
         fast_path=True,
+        still_failing=_still_failing(previous),
     )
     run = run_gate(request)
     comparison = compare(previous, run) if previous else None

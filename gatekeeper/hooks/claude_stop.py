@@ -48,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"size cap of the reason given to the agent (default: {DEFAULT_REASON_CHARS})",
     )
+    parser.add_argument(
+        "--agent",
+        metavar="NAME",
+        help="who is behind the sessions, as `gatekeeper report` shows it (default: claude or "
+        "codex, told from the transcript's path)",
+    )
     parser.add_argument("--stage", action="append", default=[], metavar="NAME")
     parser.add_argument("--skip", action="append", default=[], metavar="NAME")
 
@@ -60,6 +66,19 @@ class HookInput:
     cwd: Path
     stop_hook_active: bool
     event: str
+    agent: str | None = None
+
+
+#: transcript directories of the hosts that speak this protocol -> the agent's name
+HOSTS = {".claude": "claude", ".codex": "codex"}
+
+
+def host_agent(transcript: object) -> str | None:
+    """The agent behind a session, told from its transcript's path (None when unknown)."""
+    if not isinstance(transcript, str):
+        return None
+    parts = Path(transcript).parts
+    return next((name for folder, name in HOSTS.items() if folder in parts), None)
 
 
 class BadInput(Exception):
@@ -82,7 +101,13 @@ def parse_input(raw: str) -> HookInput:
     if not isinstance(cwd, str) or not cwd.strip():
         raise BadInput("the JSON has no cwd")
     event = data.get("hook_event_name", "Stop")
-    return HookInput(session_id, Path(cwd), bool(data.get("stop_hook_active")), str(event))
+    return HookInput(
+        session_id,
+        Path(cwd),
+        bool(data.get("stop_hook_active")),
+        str(event),
+        host_agent(data.get("transcript_path")),
+    )
 
 
 def _say(message: str) -> None:

@@ -38,7 +38,8 @@ class Outcome:
 
     @property
     def clean(self) -> bool:
-        return self.run is not None and self.run.verdict == "passed"
+        """Passed with every stage run: a stage left out on request vouches for nothing."""
+        return self.run is not None and self.run.verdict == "passed" and not self.run.left_out
 
     def identity(self) -> frozenset[str]:
         if self.run is None:
@@ -74,7 +75,14 @@ def _limits(root: Path, args: argparse.Namespace) -> Limits:
     )
 
 
-def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) -> Outcome:
+def _run(
+    root: Path,
+    state: Path,
+    hook: HookInput,
+    base: str | None,
+    args: Any,
+    still: frozenset[str] = frozenset(),
+) -> Outcome:
     from gatekeeper.gate import GateRequest, run_gate
 
     only = tuple(args.stage)
@@ -89,6 +97,7 @@ def _run(root: Path, state: Path, hook: HookInput, base: str | None, args: Any) 
         state=state,
         record=False,
         fast_path=True,
+        still_failing=still,
     )
     try:
         run = run_gate(request)
@@ -141,11 +150,26 @@ def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
     state = state_dir(root)
     sess = session.load(state, hook.session_id, git.head_sha(root))
     limits = _limits(root, args)
-    outcome = _run(root, state, hook, sess.base, args)
+    still = sess.blocks[-1] if sess.blocks else frozenset()
+    outcome = _run(root, state, hook, sess.base, args, still)
     extra: dict[str, Any] = {"stop_hook_active": hook.stop_hook_active}
+    agent = getattr(args, "agent", None) or hook.agent
+    if agent:
+        extra["agent"] = agent  # whose claims these are, for `gatekeeper report`
     if outcome.clean:
         session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why="clean", **extra)
         return {"systemMessage": "gatekeeper: PASSED — the change is clean."}
+    if outcome.run is not None and outcome.run.verdict == "passed":
+        # Nothing the agent can fix: the hook's own command leaves stages out. Let it stop,
+        # and never call that clean.
+        left = ", ".join(outcome.run.left_out)
+        why = f"passed without {left} (left out on request)"
+        session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why=why, **extra)
+        return {
+            "systemMessage": f"gatekeeper: NOT CLEAN — the gate passed without {left} "
+            "(skipped on request: --skip / GATEKEEPER_SKIP); run `gatekeeper verify` for a "
+            "full verdict."
+        }
     identity = outcome.identity()
     why = ""
     if sess.blocks_so_far >= limits.max_blocks:

@@ -37,7 +37,7 @@ class Autofix:
 
 
 def targets(run: RunResult, enabled: Sequence[str]) -> dict[str, list[str]]:
-    """Autofix name -> the files with findings it can fix (nothing to do: no entry)."""
+    """Autofix name -> the files with blocking findings it can fix (nothing to do: no entry)."""
     out: dict[str, list[str]] = {}
     for name, stage in FIXERS.items():  # fixes first, then formatting: a fix can leave drift
         if name not in enabled:
@@ -48,7 +48,8 @@ def targets(run: RunResult, enabled: Sequence[str]) -> dict[str, list[str]]:
                 for s in run.stages
                 if s.name == stage and s.status == "failed"
                 for f in s.findings
-                if f.fixable and f.path
+                # Only what blocks: debt already at the base is not the change's to rewrite.
+                if f.fixable and f.path and f.blocking
             }
         )
         if files:

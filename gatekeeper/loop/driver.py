@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import git, ledger
+from gatekeeper.change import ChangeBase
+from gatekeeper.change import resolve as resolve_base
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate import GateRequest, load_config, run_gate
@@ -57,6 +59,8 @@ class LoopRequest:
     max_report_chars: int | None = None
     jobs: int | None = None
     deep: bool = False
+    base: str | None = None  # judge the change since this commit (see gatekeeper.change)
+    mode: str | None = None  # "all": the whole tree must be clean
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ class _Driver:
     notify: Notify
     loop_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     start_tree: str = ""
+    change: ChangeBase | None = None  # the base, resolved once when the loop starts
     started: float = field(default_factory=time.monotonic)
     detector: stall.StallDetector = field(default_factory=stall.StallDetector)
     attempts: list[dict[str, Any]] = field(default_factory=list)
@@ -146,18 +151,21 @@ class _Driver:
 
     # -- the gate ----------------------------------------------------------------------------
 
-    def gate(self, attempt: int, phase: str) -> RunResult:
+    def gate(self, attempt: int, phase: str, still: frozenset[str] = frozenset()) -> RunResult:
         request = GateRequest(
             root=self.root,
             only=self.only,
             skip=self.req.skip,
             compare_to=self.start_tree,
+            change=self.change,
+            mode=self.req.mode,
             trigger="loop",
             state=self.state,
             jobs=self.req.jobs,
             record=False,
             deep=self.req.deep,
             fast_path=True,
+            still_failing=still,
         )
         run = run_gate(request, self.plugins)
         try:
@@ -169,6 +177,13 @@ class _Driver:
     def terminal(self, run: RunResult, *, first: bool = False) -> str | None:
         if tamper_findings(run):
             return "tamper"
+        if run.verdict == "passed" and run.left_out:
+            # Clean means every stage ran: a stage left out vouches for nothing.
+            self.notify(
+                f"not clean: {', '.join(run.left_out)} left out on request (--skip / "
+                "GATEKEEPER_SKIP); turn a stage off in config to leave it out on purpose"
+            )
+            return "error"
         if run.verdict == "passed":
             return "clean"
         if first and run.verdict == "error":
@@ -194,7 +209,7 @@ class _Driver:
         info: dict[str, Any] = {**done.to_json(), "fixed": 0, "fixed_findings": []}
         if git.tree_hash(self.root) == run.tree:
             return run, info
-        rerun = self.gate(attempt, "after-autofix")
+        rerun = self.gate(attempt, "after-autofix", frozenset(stall.blocking(run)))
         self.detector.see(rerun.tree)
         progress = stall.compare(run, rerun)
         before = stall.blocking(run)
@@ -236,7 +251,7 @@ class _Driver:
             timeout=max(1.0, min(self.req.timeout, self.remaining_s())),
         )
         try:
-            after = self.gate(attempt, "after-fixer")
+            after = self.gate(attempt, "after-fixer", frozenset(current))
         except GatekeeperError as exc:
             # The fixer left a tree the gate cannot check (say, a broken config): the
             # attempt is still recorded before the loop ends with `error`.
@@ -310,6 +325,7 @@ class _Driver:
 
     def drive(self) -> LoopResult:
         self.start_tree = git.tree_hash(self.root)
+        self.change = resolve_base(self.root, self.req.base)
         self.earlier = [
             r for r in ledger.read(self.state, kind="attempt") if r.get("loop_id") != self.loop_id
         ]

@@ -28,6 +28,7 @@ class PushOptions:
     """How the hook was asked to check: the gate options it accepts on its command line."""
 
     all_files: bool = False
+    all_findings: bool = False  # --all: block on findings already at the base too
     base: str | None = None
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
@@ -41,6 +42,7 @@ class PushOptions:
     def from_args(cls, args: argparse.Namespace) -> PushOptions:
         return cls(
             all_files=bool(getattr(args, "all_files", False)),
+            all_findings=bool(getattr(args, "all_findings", False)),
             base=getattr(args, "base", None),
             only=tuple(getattr(args, "stage", ()) or ()),
             skip=tuple(getattr(args, "skip", ()) or ()),
@@ -118,7 +120,7 @@ def check_commit(root: Path, check: Check, state: Path, options: PushOptions) ->
     with snapshot.tree_of(root, check.commit, state) as (tree, isolated):
         where = "in a temporary worktree" if isolated else "in place"
         say(options, f"checking commit {check.commit[:12]} ({refs}): {scope}, {where}")
-        code = _gate(tree, options, state, base=base, head=check.commit)
+        code = _gate(tree, options, state, base=base, head=check.commit, why=why)
     say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
     return code
 
@@ -128,15 +130,23 @@ def check_tree(root: Path, options: PushOptions) -> int:
     from gatekeeper.state import state_dir
 
     _announce_skips(options)
-    return _gate(root, options, state_dir(root), base=options.base, head=None)
+    why = f"--base {options.base}" if options.base else "none (no base was given)"
+    return _gate(root, options, state_dir(root), base=options.base, head=None, why=why)
 
 
 _WORDS = {0: "PASSED", 1: "FAILED", 2: "ERROR (the gate could not run)"}
 
 
 def _gate(
-    tree: Path, options: PushOptions, state: Path, *, base: str | None, head: str | None
+    tree: Path,
+    options: PushOptions,
+    state: Path,
+    *,
+    base: str | None,
+    head: str | None,
+    why: str,
 ) -> int:
+    from gatekeeper.change import ChangeBase
     from gatekeeper.commands.options import use_color
     from gatekeeper.formats import ReportOptions
     from gatekeeper.gate import GateRequest, run_gate
@@ -153,6 +163,8 @@ def _gate(
         head=head,
         compare_to=base,
         trigger="pre-push",
+        mode="all" if options.all_findings else None,
+        change=ChangeBase(base, why if base else f"none: {why}"),
         use_cache=options.use_cache,
         fail_fast=options.fail_fast,
         jobs=options.jobs,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from gatekeeper.formats import ReportOptions
 from gatekeeper.models import Finding, RunResult, StageResult
 from gatekeeper.process import clip
+from gatekeeper.reports import existing
 from gatekeeper.reports.grouping import Folded, by_file
 
 MIN_CHARS = 600  # below this not even the headline and the left-out line fit
@@ -29,8 +30,8 @@ def plural(n: int, word: str) -> str:
 
 
 def open_findings(run: RunResult) -> list[Finding]:
-    """The findings that block: those not held by the baseline."""
-    return [f for f in run.findings if not f.baselined]
+    """The findings that block: those held neither by the baseline nor by the base."""
+    return existing.new_findings(run.findings)
 
 
 def headline(run: RunResult) -> str:
@@ -44,6 +45,8 @@ def headline(run: RunResult) -> str:
     if errors:
         parts.append(f"{plural(len(errors), 'stage')} could not run")
     summary = ", ".join(parts) if parts else "all stages passed"
+    if run.off_by_config:
+        summary += f" ({plural(len(run.off_by_config), 'stage')} off by config)"
     return f"# gatekeeper: {run.verdict.upper()} — {summary}"
 
 
@@ -79,6 +82,8 @@ def error_lines(stage: StageResult, snippet_chars: int) -> list[str]:
 def passed_report(run: RunResult) -> str:
     """A passing run: nothing to fix; skipped stages are named so nothing hides."""
     out = [headline(run), "", "Every enabled stage passed. Nothing to fix."]
+    note = existing.agent_note(run)
+    out += ["", *note] if note else []
     out += [f"- {s.name}: skipped ({s.reason})" for s in run.stages if s.status == "skipped"]
     return "\n".join(out) + "\n"
 
@@ -168,7 +173,8 @@ def render(run: RunResult, options: ReportOptions) -> str:
     cap = max(options.max_chars, MIN_CHARS)
     if run.verdict == "passed":
         return passed_report(run)[:cap]
-    head = [headline(run), "", INSTRUCTIONS]
+    note = existing.agent_note(run)
+    head = [headline(run), "", INSTRUCTIONS, *(["", *note] if note else [])]
     errors = [s for s in run.stages if s.status == "error"]
     if errors:
         snippet = min(800, cap // (3 * len(errors)) - 100)

@@ -5,7 +5,9 @@ rules (data: ``%`` ``\\r`` ``\\n``; properties also ``:`` and ``,``). GitHub sho
 annotations of each level per step, so the report keeps to that and ends with a notice that
 says what was left out and where the full list is. Stages that could not run come first: an
 error must never scroll out of sight behind findings. Baselined findings are not annotated
-(they are not new); the closing summary line counts them.
+(they are not new), nor are findings already at the base of the change; tests that were
+already failing there get one warning, so they are not forgotten. The closing lines name the
+base and count both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 
 from gatekeeper.formats import ReportOptions
 from gatekeeper.models import Finding, RunResult
+from gatekeeper.reports.existing import base_line, failing_tests, new_findings
 from gatekeeper.reports.text import summary
 
 #: GitHub displays this many annotations per level and step; the rest would vanish silently.
@@ -76,6 +79,17 @@ def lines(run: RunResult, per_level: int = PER_LEVEL) -> list[str]:
             continue
         used[level] += 1
         out.append(annotation(f))
+    tests = failing_tests(run)
+    if tests:
+        names = ", ".join(f.subject for f in tests[:5]) + (" …" if len(tests) > 5 else "")
+        out.append(
+            command(
+                "warning",
+                f"{len(tests)} test(s) already failing at the base of the change still fail "
+                f"(not blocking it): {names}",
+                title="gatekeeper: tests already failing at the base",
+            )
+        )
     if left:
         kinds = ", ".join(f"{k} ×{n}" for k, n in left.most_common(6))
         more = f" and {len(left) - 6} more kinds" if len(left) > 6 else ""
@@ -91,9 +105,10 @@ def lines(run: RunResult, per_level: int = PER_LEVEL) -> list[str]:
 
 
 def _new(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if not f.baselined]
+    return new_findings(findings)
 
 
 def render(run: RunResult, options: ReportOptions) -> str:
     # The closing line is plain log text (counts include baselined findings).
-    return "\n".join([*lines(run), summary(run, False)]) + "\n"
+    base = base_line(run)
+    return "\n".join([*lines(run), *([base] if base else []), summary(run, False)]) + "\n"

@@ -92,6 +92,9 @@ def _finding_case(stage: StageResult, f: Finding, seconds: float) -> tuple[ET.El
     if f.baselined:
         ET.SubElement(case, "skipped", message=clean(f"baselined: {f.message}"))
         return case, "skipped"
+    if f.existing:
+        ET.SubElement(case, "skipped", message=clean(f"existing at the base: {f.message}"))
+        return case, "skipped"
     if f.severity == "error":
         failure = ET.SubElement(case, "failure", message=clean(f.message), type=f.rule)
         failure.text = detail

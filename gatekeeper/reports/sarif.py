@@ -69,9 +69,14 @@ def _run(tool: str, stages: list[StageResult], run: RunResult) -> dict[str, Any]
     out: dict[str, Any] = {
         "tool": {"driver": driver},
         "invocations": [_invocation(stages, run)],
-        "results": [_result(f, index[_rule_id(f)], anchor) for f in findings],
+        "results": [_result(f, index[_rule_id(f)], anchor, run) for f in findings],
         "columnKind": "unicodeCodePoints",
-        "properties": {"verdict": run.verdict, "tree": run.tree, "commit": run.commit},
+        "properties": {
+            "verdict": run.verdict,
+            "tree": run.tree,
+            "commit": run.commit,
+            "base": run.base.to_json() if run.base else None,
+        },
     }
     if run.root:
         out["originalUriBaseIds"] = {"%SRCROOT%": {"uri": Path(run.root).as_uri() + "/"}}
@@ -114,7 +119,7 @@ def _anchor(run: RunResult) -> str:
     return PROJECT_FILES[0]
 
 
-def _result(f: Finding, rule_index: int, anchor: str) -> dict[str, Any]:
+def _result(f: Finding, rule_index: int, anchor: str, run: RunResult) -> dict[str, Any]:
     text = f.message or f.rule
     result: dict[str, Any] = {
         "ruleId": _rule_id(f),
@@ -122,7 +127,12 @@ def _result(f: Finding, rule_index: int, anchor: str) -> dict[str, Any]:
         "level": _LEVEL.get(f.severity, "error"),
         "message": {"text": text},
         "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
-        "properties": {"stage": f.stage, "fixable": f.fixable, "baselined": f.baselined},
+        "properties": {
+            "stage": f.stage,
+            "fixable": f.fixable,
+            "baselined": f.baselined,
+            "existing": f.existing,
+        },
     }
     if f.path:
         result["locations"] = [_location(f)]
@@ -135,6 +145,11 @@ def _result(f: Finding, rule_index: int, anchor: str) -> dict[str, Any]:
         result["suppressions"] = [
             {"kind": "external", "justification": "recorded in the gatekeeper baseline"}
         ]
+    elif f.existing:
+        # At the base of the change already: reported, not new (not suppressed either).
+        result["baselineState"] = "unchanged"
+    elif run.base is not None and run.base.mode == "change":
+        result["baselineState"] = "new"
     return result
 
 

@@ -1,13 +1,14 @@
 """A markdown summary of a run for CI pages (GitHub's ``$GITHUB_STEP_SUMMARY``).
 
-A table of stages (status, new and baselined findings, duration), then for each failed stage
-its first findings and for each stage that could not run its reason. Findings past the
+A table of stages (status, new, existing and baselined findings, duration), then for each
+failed stage its first findings and for each stage that could not run its reason. Findings past the
 per-stage limit are counted, never dropped silently.
 """
 
 from __future__ import annotations
 
 from gatekeeper.models import Finding, RunResult, StageResult
+from gatekeeper.reports import existing
 
 FIRST = 10  # findings shown per stage
 _ICON = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️"}
@@ -24,12 +25,13 @@ def _code(text: str) -> str:
 
 
 def _new(stage: StageResult) -> list[Finding]:
-    return [f for f in stage.findings if not f.baselined]
+    return existing.new_findings(stage.findings)
 
 
 def _row(s: StageResult) -> str:
     new = len(_new(s))
-    held = len(s.findings) - new
+    held = sum(1 for f in s.findings if f.baselined)
+    old = sum(1 for f in s.findings if f.existing and not f.baselined)
     counted = s.status in ("passed", "failed")
     took = f"{s.duration_s:.2f}s" if s.status != "skipped" else "–"
     status = f"{_ICON[s.status]} {s.status}"
@@ -37,7 +39,7 @@ def _row(s: StageResult) -> str:
         status += f" ({cell(s.reason)})"
     if s.cached:
         status += " (cached)"
-    numbers = f"{new} | {held}" if counted else "– | –"
+    numbers = f"{new} | {old} | {held}" if counted else "– | – | –"
     return f"| {s.name} | {status} | {numbers} | {took} |"
 
 
@@ -61,9 +63,12 @@ def _error_block(s: StageResult) -> list[str]:
 
 def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> str:
     """The markdown summary; ``scope`` says what was checked (e.g. the change's base)."""
-    new = sum(1 for f in run.findings if not f.baselined)
-    held = len(run.findings) - new
+    new = len(existing.new_findings(run.findings))
+    held = sum(1 for f in run.findings if f.baselined)
+    old = len(existing.existing_findings(run))
     parts = [f"{new} new finding{'s' if new != 1 else ''}"]
+    if old:
+        parts.append(f"{old} existing")
     if held:
         parts.append(f"{held} baselined")
     parts.append(f"{run.duration_s:.1f}s")
@@ -73,7 +78,17 @@ def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> st
     out = [f"## gatekeeper: {_ICON[run.verdict]} {run.verdict}", "", " · ".join(parts)]
     if scope:
         out += ["", f"Checked: {cell(scope)}"]
-    out += ["", "| stage | status | new | baselined | duration |", "|---|---|---:|---:|---:|"]
+    base = existing.base_line(run)
+    if base:
+        out += ["", cell(base[0].upper() + base[1:])]
+    old_lines = existing.collapsed(run)
+    if old_lines:
+        out += ["", *(f"> {cell(line)}" for line in old_lines)]
+    out += [
+        "",
+        "| stage | status | new | existing | baselined | duration |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     out += [_row(s) for s in run.stages]
     for s in run.stages:
         if s.status == "error":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gatekeeper.formats import ReportOptions
 from gatekeeper.models import Finding, RunResult, StageResult
+from gatekeeper.reports import existing
 from gatekeeper.reports.grouping import Folded, by_file
 
 _MARK = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}
@@ -25,8 +26,8 @@ def plural(n: int, word: str) -> str:
 
 
 def open_findings(findings: tuple[Finding, ...]) -> list[Finding]:
-    """The findings that block: those not held by the baseline."""
-    return [f for f in findings if not f.baselined]
+    """The findings that block: those held neither by the baseline nor by the base."""
+    return existing.new_findings(findings)
 
 
 #: pytest's counts, in pytest's own order, as the stage reports them in ``extra["tests"]``.
@@ -48,9 +49,11 @@ def _detail(s: StageResult) -> str:
         detail = plural(len(open_findings(s.findings)), "finding")
     elif s.status in ("error", "skipped"):
         detail = f"{s.status}: {s.reason.splitlines()[0] if s.reason else ''}"
-    held = len(s.findings) - len(open_findings(s.findings))
+    held = sum(1 for f in s.findings if f.baselined)
+    old = sum(1 for f in s.findings if f.existing and not f.baselined)
     extras = [f"({test_counts(s)})"] if test_counts(s) else []
     extras += [f"({held} baselined)"] if held else []
+    extras += [f"({old} existing)"] if old else []
     extras += ["(cached)"] if s.cached else []
     return " ".join([detail, *extras]).strip()
 
@@ -66,7 +69,8 @@ def summary(run: RunResult, color: bool) -> str:
     """One line: the verdict, what passed, failed, could not run or was skipped, the tree."""
     by_status = {st: [s.name for s in run.stages if s.status == st] for st in _MARK}
     findings = len(open_findings(run.findings))
-    held = len(run.findings) - findings
+    held = sum(1 for f in run.findings if f.baselined)
+    old = len(existing.existing_findings(run))
     parts = [f"{len(by_status['passed'])} passed"]
     if by_status["failed"]:
         parts.append(f"{plural(findings, 'finding')} in {', '.join(by_status['failed'])}")
@@ -76,6 +80,10 @@ def summary(run: RunResult, color: bool) -> str:
         parts.append(f"{len(by_status['skipped'])} skipped")
     if held:
         parts.append(f"{held} baselined")
+    if run.off_by_config:
+        parts.append(f"{plural(len(run.off_by_config), 'stage')} off by config")
+    if old:
+        parts.append(f"{old} existing")
     word = paint(run.verdict.upper(), _COLOR[run.verdict], color)
     # The tree is what was checked (content hash, uncommitted changes included); the commit
     # only says where it sits, since a dirty tree is not that commit.
@@ -126,5 +134,9 @@ def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) 
     out = [stage_line(s, color) for s in run.stages] if stage_lines else []
     out += error_details(run, color)
     out += findings_by_file(run, color)
-    out += ["", summary(run, color)]
+    old = existing.collapsed(run)
+    out += ["", *(paint(line, "2", color) for line in old)] if old else []
+    line = existing.base_line(run)
+    out += ["", line] if line else []
+    out += [summary(run, color)] if line else ["", summary(run, color)]
     return "\n".join(out) + "\n"
