@@ -55,12 +55,12 @@ class Measurement:
 
     def env(self) -> dict[str, str]:
         """Environment of the test run: the coverage config, the context switch, and the
-        start-up hook that measures the Python processes the tests start (``PYTHONPATH``,
-        to put before the plugins' own directory)."""
+        start-up hook that measures the Python processes the tests start, then the plugins'
+        directory (``PYTHONPATH``)."""
         return {
             "GATEKEEPER_COVERAGE_DIR": str(self.directory),
             "GATEKEEPER_COVERAGE_CONTEXTS": "1" if self.contexts else "0",
-            "PYTHONPATH": str(SITE),
+            "PYTHONPATH": os.pathsep.join((str(SITE), str(REPORT_DIR))),
         }
 
     def plugin_args(self) -> list[str]:
@@ -128,7 +128,7 @@ def measure(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurem
     argv = [str(ctx.project_python), "-m", "pytest", *found.plugin_args()]
     argv += ["-p", "no:cacheprovider", "-q", "--color=no"]
     env = found.env()
-    paths = (env["PYTHONPATH"], str(REPORT_DIR), os.environ.get("PYTHONPATH"))
+    paths = (env["PYTHONPATH"], os.environ.get("PYTHONPATH"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     ctx.run(argv, ok=(0, 1), env=env)
     return found
