@@ -23,9 +23,9 @@ from ._mutants import Mutant
 REPORT_DIR = Path(__file__).parent / "_pytest_report"
 PLUGIN = "gatekeeper_pytest_mutant"
 #: A mutant's test run may take this many times the unmutated run's time (a mutant that loops
-#: forever is killed when it has taken that long).
+#: forever is killed when it has taken that long), and at least MIN_TIMEOUT seconds.
 SLOWER = 5.0
-MIN_TIMEOUT = 10.0
+MIN_TIMEOUT = 20.0
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Tally:
     not_tried: int = 0
     no_tests: int = 0
     not_applied: int = 0
+    failing_tests: int = 0
     elapsed_s: float = 0.0
     survivors: list[tuple[str, Mutant]] = field(default_factory=list)
 
@@ -52,6 +53,8 @@ class Tally:
             parts.append(f"{self.no_tests} on lines no test context reaches (not run)")
         if self.not_applied:
             parts.append(f"{self.not_applied} never imported by the tests (not counted)")
+        if self.failing_tests:
+            parts.append(f"{self.failing_tests} whose tests fail without any mutant (not run)")
         return "; ".join(parts)
 
 
@@ -65,10 +68,14 @@ class Job:
 
 
 def run_all(ctx: StageContext, jobs: Sequence[Job], budget_s: float) -> Tally:
-    """Run each job's tests against its mutant until the budget is spent."""
+    """Run each job's tests against its mutant until the budget is spent.
+
+    The tests of each line first run once unmutated: that time bounds the mutants' runs
+    (``SLOWER`` times it), and a selection that fails without a mutant kills nothing.
+    """
     tally = Tally(budget_s=budget_s)
     started = time.monotonic()
-    slowest = MIN_TIMEOUT
+    baselines: dict[tuple[str, ...], float | None] = {}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-mutant-") as tmp:
         for index, job in enumerate(jobs):
             left = budget_s - (time.monotonic() - started)
@@ -78,15 +85,31 @@ def run_all(ctx: StageContext, jobs: Sequence[Job], budget_s: float) -> Tally:
             if not job.tests:
                 tally.no_tests += 1
                 continue
+            if job.tests not in baselines:
+                baselines[job.tests] = _baseline(ctx, job.tests, left)
+            took = baselines[job.tests]
+            if took is None:
+                tally.failing_tests += 1
+                continue
             source = Path(tmp) / f"mutant-{index}.py"
             source.write_text(job.mutant.source, encoding="utf-8")
-            begun = time.monotonic()
-            outcome = _run_one(ctx, job, source, min(left, slowest))
-            if outcome == "survived" and (time.monotonic() - begun) * SLOWER > slowest:
-                slowest = (time.monotonic() - begun) * SLOWER
-            _count(tally, job, outcome)
+            limit = min(max(left, 1.0), max(MIN_TIMEOUT, SLOWER * took))
+            _count(tally, job, _run_one(ctx, job, source, limit))
     tally.elapsed_s = time.monotonic() - started
     return tally
+
+
+def _baseline(ctx: StageContext, tests: tuple[str, ...], left: float) -> float | None:
+    """Seconds the unmutated tests take; None when they do not pass (or run out of time)."""
+    begun = time.monotonic()
+    bounded = replace(ctx, deadline=time.monotonic() + max(left, 1.0))
+    try:
+        done = bounded.run(_argv(ctx, "", tests), ok=(0, 1, 2, 3, 4, 5), env=_env("", ""))
+    except StageError:
+        if bounded.remaining() <= 0:
+            return None
+        raise
+    return time.monotonic() - begun if done.returncode == 0 else None
 
 
 def _count(tally: Tally, job: Job, outcome: str) -> None:
@@ -102,17 +125,10 @@ def _count(tally: Tally, job: Job, outcome: str) -> None:
 
 def _run_one(ctx: StageContext, job: Job, source: Path, timeout: float) -> str:
     """``killed``, ``survived`` or ``not-applied`` for one mutant."""
-    path = os.pathsep.join(p for p in (str(REPORT_DIR), os.environ.get("PYTHONPATH")) if p)
-    env = {
-        "GATEKEEPER_MUTANT_TARGET": os.path.realpath(ctx.root / job.path),
-        "GATEKEEPER_MUTANT_SOURCE": str(source),
-        "PYTHONPATH": path,
-    }
-    argv = [str(ctx.project_python), "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider"]
-    argv += ["-x", "-q", "--color=no", "-p", "no:randomly", *job.tests]
+    env = _env(os.path.realpath(ctx.root / job.path), str(source))
     bounded = replace(ctx, deadline=time.monotonic() + timeout)
     try:
-        done = bounded.run(argv, ok=(0, 1, 2, 3, 4, 5), env=env)
+        done = bounded.run(_argv(ctx, PLUGIN, job.tests), ok=(0, 1, 2, 3, 4, 5), env=env)
     except StageError:
         if bounded.remaining() <= 0:
             return "killed"  # ran past the time the tests need: an endless loop, say
@@ -127,6 +143,20 @@ def _run_one(ctx: StageContext, job: Job, source: Path, timeout: float) -> str:
             f"pytest could not run the tests of a mutant (exit {done.returncode})", done.output
         )
     return "not-applied"
+
+
+def _env(target: str, source: str) -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPORT_DIR), os.environ.get("PYTHONPATH")) if p)
+    return {
+        "GATEKEEPER_MUTANT_TARGET": target,
+        "GATEKEEPER_MUTANT_SOURCE": source,
+        "PYTHONPATH": path,
+    }
+
+
+def _argv(ctx: StageContext, plugin: str, tests: Sequence[str]) -> list[str]:
+    argv = [str(ctx.project_python), "-m", "pytest", "-p", plugin or "no:" + PLUGIN]
+    return [*argv, "-p", "no:cacheprovider", "-x", "-q", "--color=no", "-p", "no:randomly", *tests]
 
 
 def tests_of(contexts: Mapping[str, Sequence[str]], line: int) -> tuple[str, ...]:

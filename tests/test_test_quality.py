@@ -434,7 +434,7 @@ def test_deep_mode_reports_the_surviving_mutant_and_not_the_killed_ones(corpus):
     done = repo.gate(*args, "--deep")
     assert done.returncode == 1, done.stdout + done.stderr
     stage = _stage(done)
-    assert {f["rule"] for f in stage["findings"]} == {"survived-mutant", "deep-summary"}
+    assert {f["rule"] for f in stage["findings"]} == {"survived-mutant", "deep-summary"}, stage
     survived = [f for f in stage["findings"] if f["rule"] == "survived-mutant"]
     assert [(f["path"], f["line"], f["message"]) for f in survived] == [
         (
