@@ -486,6 +486,18 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
             }
         ),
         json.dumps({"kind": "a-kind-from-the-future", "id": "f"}),
+        # passed, but with stages skipped on request: the hook never calls that clean
+        json.dumps(
+            {
+                "kind": "hook",
+                "id": "i",
+                "ts": when,
+                "session_id": "S2",
+                "decision": "stop",
+                "why": "passed without mypy (left out on request)",
+                "verdict": "passed",
+            }
+        ),
         # a loop still running (attempts, no end yet) and one that found nothing to fix
         json.dumps(
             {
@@ -539,12 +551,13 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     assert fig["records"] == {
         "a-kind-from-the-future": 1,
         "attempt": 2,
-        "hook": 1,
+        "hook": 2,
         "loop": 3,
         "run": 1,
         "unusable": 1,
     }
-    assert fig["yield"]["overall"]["units"] == 2
+    assert _yield(3, 2, 2).items() <= fig["yield"]["overall"].items()
+    assert _row(fig["latest"], id="S2")["outcome"] == "partial"
     assert fig["yield"]["not_counted"] == {"nothing_to_fix": 1, "running": 1}
     assert _row(fig["latest"], id="L2")["outcome"] == "running"
     assert [(r["rule"], r["findings"], r["unmarked"]) for r in fig["failures"]["rules"]] == [
