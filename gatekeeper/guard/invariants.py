@@ -138,19 +138,23 @@ def _merge(result: StageResult, found: list[Finding], info: dict[str, Any]) -> S
     )
 
 
-def _names(ctx: Context, base_config: Any, registered: dict[str, Any]) -> list[str]:
+def _names(
+    ctx: Context, tree: Path, base_config: Any, registered: dict[str, Any], comments_only: bool
+) -> list[str]:
     """Stages to run on the hybrid: those the change's run ran, plus those the change's
-    config switched off that the base's config runs."""
+    config switched off that the base's config runs. When the hybrid differs from the change
+    only by neutralised comments, stages that import and run the project (tests, build)
+    would see the same program: they are not run again."""
     ran = {r.name for r in ctx.stages if r.status in ("passed", "failed")}
     names = []
     for n, reg in registered.items():
-        if reg.stage.judges_change:
+        stage = reg.stage
+        if stage.judges_change or (comments_only and stage.needs_project_python):
             continue
         if n in ran:
             names.append(n)
         elif not ctx.request.only and n not in ctx.plan.order:
-            enabled = base_config.stage(n).get("enabled", reg.stage.default_enabled)
-            if enabled is True:
+            if stage.decision(tree, base_config.stage(n))[0]:
                 names.append(n)
     return names
 
@@ -224,7 +228,7 @@ def _run_in_snapshot(
         except GatekeeperError as exc:
             failed = StageResult("config", "error", reason=f"the base's config: {exc.message}")
             return {"config": failed}, {}
-        names = _names(ctx, base_config, registered)
+        names = _names(ctx, tree, base_config, registered, not mixed.restored)
         if not names:
             return {}, {}
         request = GateRequest(
