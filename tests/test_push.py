@@ -198,7 +198,7 @@ def test_repository_used_through_a_linked_worktree(pr: PushRepo) -> None:
     pr.git("-C", str(linked), "commit", "-q", "-am", "fixed on the side")
     accepted = pr.push("origin", "side", cwd=linked)
     assert accepted.returncode == 0, accepted.output
-    assert "in place" in accepted.output
+    assert "in a temporary worktree" in accepted.output
     # Only the two real worktrees remain; no snapshot left anywhere.
     assert len(pr.worktrees()) == 2
     assert pr.leftovers() == []
