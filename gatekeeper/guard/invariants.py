@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -151,11 +149,12 @@ def _names(
         stage = reg.stage
         if stage.judges_change or (comments_only and stage.needs_project_python):
             continue
-        if n in ran:
+        if n in ran or (
+            not ctx.request.only
+            and n not in ctx.plan.order
+            and stage.decision(tree, base_config.stage(n))[0]
+        ):
             names.append(n)
-        elif not ctx.request.only and n not in ctx.plan.order:
-            if stage.decision(tree, base_config.stage(n))[0]:
-                names.append(n)
     return names
 
 
@@ -220,9 +219,10 @@ def _run_in_snapshot(
     if ctx.request.only and all(_judges(ctx, r.name) for r in ran):
         return {}, {}  # only the guard was asked for: nothing to compare
     state = _state(ctx)
-    # Outside the repository: tools that look for their config in parent directories
-    # (pytest's rootdir, ruff's hierarchy) must not find the working tree's.
-    with snapshot.checkout(ctx.plan.root, mixed.commit, _outside()) as tree:
+    # In the user's state directory, outside the repository: tools that look for their
+    # config in parent directories (pytest's rootdir, ruff's hierarchy) must not find the
+    # working tree's.
+    with snapshot.checkout(ctx.plan.root, mixed.commit) as tree:
         try:
             base_config, registered = load_config(tree, ctx.plugins)
         except GatekeeperError as exc:
@@ -252,13 +252,6 @@ def _run_in_snapshot(
         misses = reach.missing(plan(request, ctx.plugins), code)
         result = run_gate(request, ctx.plugins)
         return {r.name: r for r in result.stages if r.name in names}, misses
-
-
-def _outside() -> Path:
-    """A private directory outside any repository for hybrid snapshots."""
-    holder = Path(tempfile.gettempdir()) / f"gatekeeper-hybrid-{os.getuid()}"
-    holder.mkdir(mode=0o700, exist_ok=True)
-    return holder
 
 
 def _key(f: Finding) -> tuple[str, str, str, str]:
