@@ -153,7 +153,9 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
 
     files = {
         "pyproject.toml": '[tool.ruff]\nextend = "configs/base.toml"\n'
-        '[tool.pyright]\nextends = "configs/pyright-base.json"\n',
+        '[tool.pyright]\nextends = "configs/pyright-base.json"\n'
+        '[tool.mypy]\nfiles = ["src"]\nmypy_path = "$MYPY_CONFIG_FILE_DIR/stubs"\n'
+        'plugins = ["tools/check.py", "pkg.mypy_plugin"]\n',
         "configs/base.toml": 'extend = "shared.toml"\nextend-include = ["scripts/**/*.pyw"]\n',
         "configs/shared.toml": 'include = ["src/**/*.py"]\n',
         "configs/pyright-base.json": '{\n  // comments are allowed\n  "extends": "strict.json"\n}',
@@ -161,6 +163,10 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
         "sub/ruff.toml": 'extend = "../configs/sub.toml"\n',
         "configs/sub.toml": "",
         "src/pkg/py.typed": "",
+        "stubs/vendor/__init__.pyi": "",
+        "typings/lib/__init__.pyi": "",
+        "tools/check.py": "",
+        "src/pkg/mypy_plugin.py": "",
         "ci/types.ini": "[mypy]\n",
     }
     for rel, text in files.items():
@@ -174,8 +180,15 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
     assert pyright_stage.inputs(tmp_path, listed).config == (
         "configs/pyright-base.json",
         "configs/strict.json",
+        "typings/lib/__init__.pyi",
     )
-    assert mypy_stage.inputs(tmp_path, listed).config == ("src/pkg/py.typed",)
+    # Outside mypy's own `files`, yet each changes its verdict: stubs, plugins, markers.
+    assert mypy_stage.inputs(tmp_path, listed).config == (
+        "src/pkg/mypy_plugin.py",
+        "src/pkg/py.typed",
+        "stubs/vendor/__init__.pyi",
+        "tools/check.py",
+    )
     args = ["--config-file", "ci/types.ini", "--strict", "-c=ci/types.ini", "missing.ini"]
     assert _files_named_in(tmp_path, args) == ["ci/types.ini", "ci/types.ini"]
     # A config that does not parse adds nothing (ruff reports it); a loop ends.
