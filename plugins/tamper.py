@@ -62,7 +62,8 @@ class Change:
         if self.changed.get(path) == "A":
             return None
         if path not in self._cache:
-            done = self.ctx.run(["git", "cat-file", "-p", f"{self.base}:{path}"], ok=(0, 128))
+            # "./": relative to the project, which may be a subdirectory of the repository
+            done = self.ctx.run(["git", "cat-file", "-p", f"{self.base}:./{path}"], ok=(0, 128))
             self._cache[path] = done.stdout if done.returncode == 0 else None
         return self._cache[path]
 
@@ -95,7 +96,9 @@ def changed_files(ctx: StageContext, base: str) -> dict[str, str]:
         raise StageError(f"cannot compare with {base}: not a commit or tree in this repository")
     now = _tree_of_worktree(ctx)
     out = ctx.run(
-        ["git", "diff", "--name-status", "-z", "--no-renames", base, now, "--"], ok=(0,)
+        # --relative: a project in a subdirectory sees its own files, relative to it
+        ["git", "diff", "--name-status", "-z", "--no-renames", "--relative", base, now, "--"],
+        ok=(0,),
     ).stdout
     parts = [p for p in out.split("\0") if p]
     return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}
