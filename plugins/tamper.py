@@ -1,18 +1,22 @@
 """The ``tamper`` stage: suppression creep, compared with the base of the change.
 
-A green verdict means little if the change got there by silencing the checks. This stage
-compares the tree under check with ``ctx.base`` (HEAD for a plain run, the pushed base for
-pre-push, the loop's or agent session's starting tree) and reports, each at ``file:line``:
+The guard's verdict rests on invariants the core checks after the stages ran
+(:mod:`gatekeeper.guard.invariants`: the change's code under the base's rules and tests, added
+code within reach); their findings join this stage's. The spellings found here explain why an
+invariant broke, and catch type laundering the invariants cannot see. This stage compares the
+tree under check with ``ctx.base`` (HEAD for a plain run, the pushed base for pre-push, the
+loop's or agent session's starting tree) and reports, each at ``file:line``:
 
+- new ``Any``, ``cast(``, ``no_type_check`` (type laundering);
 - new ``# noqa``, ``# type: ignore``, ``# pragma: no cover``; new ``pytest.mark.skip`` /
   ``skipif`` / ``xfail``, ``pytest.skip(`` calls, ``unittest.skip``;
 - deleted or emptied test functions, and a lower test count;
 - loosened settings of the gate, ruff, mypy, pytest or coverage.
 
-It is on by default for the ``loop``, ``pre-push`` and ``agent`` triggers, off for a person's
-plain run unless configured. Deliberate exceptions go in the top-level ``tamper_allow`` list,
-each with a reason. For runs driven by an agent (``loop``, ``agent``) the allow-list is read
-from the base, so an agent cannot approve its own suppressions.
+It is on by default for the ``loop``, ``pre-push``, ``agent`` and ``ci`` triggers (and a run
+with ``--base``), off for a person's plain run unless configured. Deliberate exceptions go in
+the top-level ``tamper_allow`` list, each with a reason; on every trigger but a person's own
+run it is read from the base, so a change cannot approve itself.
 """
 
 from __future__ import annotations
