@@ -181,6 +181,33 @@ def load(root: Path, setting: str | None = None, head: str | None = None) -> Bas
     return parse(text, rel)
 
 
+def load_at_base(root: Path, base: str) -> Baseline | None:
+    """The baseline as the base of the change had it: the file the base's config names
+    (``baseline``), with its content at the base.
+
+    An agent's fixer can run ``gatekeeper baseline`` or point the setting at a file of its
+    own; only what the base recorded lets a finding through. ``base`` is a commit or a tree.
+    """
+    return load(root, _setting_at(root, base), base)
+
+
+def _setting_at(root: Path, base: str) -> str | None:
+    from gatekeeper.config import YAML_NAMES, read_settings
+
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-base-config-") as tmp:
+        for name in ("pyproject.toml", *YAML_NAMES):
+            listed = git.git(root, "ls-tree", "--name-only", base, "--", name, check=False)
+            if listed.strip():
+                text = git.git(root, "cat-file", "-p", f"{base}:{name}")
+                Path(tmp, name).write_text(text, encoding="utf-8")
+        try:
+            _, settings = read_settings(Path(tmp))
+        except ConfigError:
+            return None  # the base's config is broken: its default baseline file counts
+    value = settings.get("baseline")
+    return value if isinstance(value, str) else None
+
+
 def save(path: Path, baseline: Baseline) -> None:
     """Write the baseline atomically (temp file + rename): never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)

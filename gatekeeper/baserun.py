@@ -101,7 +101,7 @@ class BaseRun:
         top = git.repo_root(self.root)
         # The same project of a repository holding several: its directory in the snapshot.
         inside = self._inside()
-        with snapshot.tree_of(top, commit, self.state) as (tree, _):
+        with snapshot.tree_of(top, commit) as tree:
             project = tree / inside
             if not project.is_dir():
                 raise GatekeeperError(f"{inside.as_posix()} does not exist at the base")

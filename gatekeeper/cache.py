@@ -15,6 +15,10 @@ The key of a stage's result is a hash over everything that can change it:
 - for stages that run no tool (command stages, change judges like a tamper guard), the commit
   they compare with, since their result may depend on it.
 
+Entries (and the hash index) are signed with the user's key (:mod:`gatekeeper.userstate`),
+kept outside the repository: the state dir is inside the working tree, where the change under
+check — a fixer in the loop — can write, and an entry it wrote is never replayed.
+
 A cached failure is still a failure: its findings are replayed as they were. Errors are never
 stored, nor are results of stages that write files or are not reproducible
 (:attr:`Stage.cacheable`, a ``cache`` setting, ``--no-cache``). Entries live in the state dir,
@@ -41,6 +45,7 @@ from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
+from gatekeeper.userstate import seal, unseal
 
 CACHE_VERSION = 1
 #: Entries kept; past this the least recently used ones (by mtime) are removed.
@@ -90,7 +95,11 @@ class ResultCache:
         """The stored result for ``key``, or None (missing, corrupt, or from another format)."""
         path = self._entry(key)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # Signed with the user's key: an entry written by anything else (a fixer that
+            # turned `failed` into `passed`) does not verify and is dropped.
+            data = unseal(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not signed by this user's gate")
             if data.get("version") != CACHE_VERSION or data.get("key") != key:
                 raise ValueError("not an entry for this key")
             result = StageResult.from_json(data["result"])
@@ -115,7 +124,7 @@ class ResultCache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = self.directory / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_text(json.dumps(entry), encoding="utf-8")
+            tmp.write_text(seal(entry), encoding="utf-8")
             os.replace(tmp, self._entry(key))  # atomic: concurrent writers never mix
         except OSError:
             return False

@@ -15,14 +15,17 @@ import os
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.process import ProcessTimeout, run_process
 
 _PROBE = """
-import importlib.util, importlib.metadata, json, sys
+import importlib.util, importlib.metadata, json, os, sys
+# `-c` puts the working directory first: a `pytest.py` there is not the tool.
+sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
 out = {"python": sys.version.split()[0], "tools": {}}
 for mod, dist in json.loads(sys.argv[1]).items():
     try:
@@ -36,8 +39,49 @@ for mod, dist in json.loads(sys.argv[1]).items():
         except Exception:
             version = "unknown"
     out["tools"][mod] = version
+# What the interpreter brings before any tool runs: code in .pth files and *customize modules
+# may set the variables that steer the tools; the gate records them and refuses those.
+import hashlib, site
+given = json.loads(sys.argv[2])
+prefixes = tuple(json.loads(sys.argv[3]))
+now = dict((k, v) for k, v in os.environ.items() if k.startswith(prefixes))
+out["set_at_startup"] = dict(
+    (k, now.get(k)) for k in sorted(set(now) | set(given)) if now.get(k) != given.get(k)
+)
+dirs = list(getattr(site, "getsitepackages", lambda: [])())
+if site.ENABLE_USER_SITE:
+    dirs.append(site.getusersitepackages())
+files = {}
+def _sha(path):
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:16]
+    except OSError:
+        return "unreadable"
+for d in dirs:
+    try:
+        names = sorted(os.listdir(d))
+    except OSError:
+        continue
+    for name in names:
+        if name.endswith(".pth"):
+            files[os.path.join(d, name)] = _sha(os.path.join(d, name))
+for name in ("sitecustomize", "usercustomize"):
+    origin = getattr(sys.modules.get(name), "__file__", None)
+    if origin:
+        files[origin] = _sha(origin)
+out["startup_files"] = files
 print(json.dumps(out))
 """
+
+#: Prefixes of the environment variables that steer Python tools (import path, plugins,
+#: options): set by the interpreter's own start-up, they would decide what the tools do.
+STEERING_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_")
+
+
+def steering_env() -> dict[str, str]:
+    """The variables of this process that steer Python tools."""
+    return {k: v for k, v in os.environ.items() if k.startswith(STEERING_PREFIXES)}
 
 
 def _bin(venv: Path) -> Path:
@@ -96,6 +140,11 @@ def _roots(root: Path) -> list[Path]:
     return [root, main] if main is not None and main != root else [root]
 
 
+def repository_dirs(root: Path) -> list[Path]:
+    """The checkouts of ``root``'s repository that an editable install may point into."""
+    return _roots(root)
+
+
 def _venv_on_path(own_venv: Path) -> Path | None:
     """The first virtualenv on PATH that is not ``own_venv``."""
     for entry in os.environ.get("PATH", "").split(os.pathsep):
@@ -110,11 +159,29 @@ def _venv_on_path(own_venv: Path) -> Path | None:
 
 @dataclass(frozen=True)
 class Probe:
-    """What one interpreter has: its version and the version of each tool (None: missing)."""
+    """What one interpreter has: its version and the version of each tool (None: missing).
+
+    :ivar set_at_startup: steering variables (:data:`STEERING_PREFIXES`) whose value the
+        interpreter's start-up changed (None: removed), e.g. a ``.pth`` setting
+        ``PYTEST_ADDOPTS``.
+    :ivar startup_files: the ``.pth`` files of its site directories and its
+        ``sitecustomize`` / ``usercustomize`` modules, each with a short content hash.
+    """
 
     python: Path
     python_version: str
     tools: dict[str, str | None]
+    set_at_startup: dict[str, str | None] = field(default_factory=dict)
+    startup_files: dict[str, str] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The environment as the run report and the ledger keep it."""
+        return {
+            "python": str(self.python),
+            "version": self.python_version,
+            "startup_files": dict(sorted(self.startup_files.items())),
+            "set_at_startup": dict(sorted(self.set_at_startup.items())),
+        }
 
 
 _probes: dict[tuple[str, tuple[tuple[str, str], ...]], Probe] = {}
@@ -144,8 +211,9 @@ def probe(python: Path, tools: Iterable[tuple[str, str]], cache: Path | None = N
 
 def _run_probe(python: Path, wanted: tuple[tuple[str, str], ...]) -> Probe:
     try:
+        argv = [str(python), "-c", _PROBE, json.dumps(dict(wanted)), json.dumps(steering_env())]
         done = run_process(
-            [str(python), "-c", _PROBE, json.dumps(dict(wanted))],
+            [*argv, json.dumps(STEERING_PREFIXES)],
             cwd=Path.cwd(),
             timeout=60,
         )
@@ -161,7 +229,17 @@ def _run_probe(python: Path, wanted: tuple[tuple[str, str], ...]) -> Probe:
             f"the project interpreter {python} did not answer the tool probe: {done.output[-300:]}",
             "check that it is a Python 3 interpreter",
         ) from None
-    return Probe(python, str(data["python"]), dict(data["tools"]))
+    return _from_json(python, data)
+
+
+def _from_json(python: Path, data: dict[str, Any]) -> Probe:
+    return Probe(
+        python,
+        str(data["python"]),
+        dict(data["tools"]),
+        dict(data.get("set_at_startup") or {}),
+        dict(data.get("startup_files") or {}),
+    )
 
 
 def _probe_file(state: Path, python: Path, wanted: tuple[tuple[str, str], ...]) -> Path:
@@ -172,28 +250,79 @@ def _probe_file(state: Path, python: Path, wanted: tuple[tuple[str, str], ...]) 
 def _probe_stamp(python: Path) -> str:
     from gatekeeper.hashing import interpreter_stamp
 
-    # What the interpreter can import also depends on these.
-    extra = [os.environ.get(k, "") for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE")]
-    return f"{interpreter_stamp(python)}:{extra}"
+    # What the interpreter can import, and what its start-up changes, depend on these too.
+    return f"{interpreter_stamp(python)}:{json.dumps(steering_env(), sort_keys=True)}"
 
 
 def _load_probe(path: Path, python: Path, stamp: str) -> Probe | None:
+    from gatekeeper.userstate import unseal
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data["stamp"] != stamp:
+        # Signed: the state dir is inside the repository, where the change could write a
+        # probe that hides a start-up file or claims a tool.
+        data = unseal(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data["stamp"] != stamp:
             return None
-        return Probe(python, str(data["python_version"]), dict(data["tools"]))
+        return _from_json(python, data["probe"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing or damaged: probe again
 
 
 def _store_probe(path: Path, stamp: str, result: Probe) -> None:
-    entry = {"stamp": stamp, "python_version": result.python_version, "tools": result.tools}
+    from gatekeeper.userstate import seal
+
+    probe_json = {
+        "python": result.python_version,
+        "tools": result.tools,
+        "set_at_startup": result.set_at_startup,
+        "startup_files": result.startup_files,
+    }
+    entry = seal({"stamp": stamp, "probe": probe_json})
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(entry), encoding="utf-8")
+        tmp.write_text(entry, encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()  # only the next run's speed is lost
+
+
+def remember(record: dict[str, Any]) -> list[str]:
+    """What changed in an interpreter's environment since the last run with it.
+
+    The last record of each interpreter is kept in the user's state directory, outside the
+    repository. Each change is a line: ``+ path`` (a new start-up file), ``- path`` (gone),
+    ``~ path`` (its content changed), ``$ NAME`` (a variable its start-up sets changed).
+    The first run with an interpreter reports nothing.
+    """
+    from gatekeeper.userstate import user_state_dir
+
+    if not record:
+        return []
+    name = hashlib.sha256(str(record.get("python")).encode()).hexdigest()[:32]
+    path = user_state_dir() / "environments" / f"{name}.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    changes = _changes(old, record) if isinstance(old, dict) else []
+    if old != record:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+    return changes
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    before, after = dict(old.get("startup_files") or {}), dict(new.get("startup_files") or {})
+    lines = [f"+ {p}" for p in sorted(set(after) - set(before))]
+    lines += [f"- {p}" for p in sorted(set(before) - set(after))]
+    lines += [f"~ {p}" for p in sorted(set(before) & set(after)) if before[p] != after[p]]
+    was, now = dict(old.get("set_at_startup") or {}), dict(new.get("set_at_startup") or {})
+    lines += [f"$ {k}" for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+    if old.get("version") != new.get("version"):
+        lines.append(f"python {old.get('version')} -> {new.get('version')}")
+    return lines

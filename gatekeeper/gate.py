@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from gatekeeper import fastpath, git
+from gatekeeper.baseline import Baseline
 from gatekeeper.baseline import load as load_baseline
+from gatekeeper.baseline import load_at_base as load_baseline_at_base
 from gatekeeper.cache import StageCache, cache_allowed
 from gatekeeper.change import ChangeBase, ChangeJudge
 from gatekeeper.config import (
@@ -31,7 +33,7 @@ from gatekeeper.config import (
     validate,
     validate_mapping,
 )
-from gatekeeper.environment import Probe, probe, project_python
+from gatekeeper.environment import Probe, probe, project_python, remember
 from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
@@ -41,6 +43,7 @@ from gatekeeper.projects import project_root, projects, run_projects
 from gatekeeper.runner import run_stage
 from gatekeeper.stage import Layout, Stage, StageContext, StageInputs, matches
 from gatekeeper.state import state_dir
+from gatekeeper.userstate import pycache_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
@@ -77,6 +80,8 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    #: stage name -> options that override the config's (the tamper guard's hybrid run)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
     mode: str | None = None
     #: the base findings are judged against; None: ``compare_to`` or ``base``, if any.
@@ -103,6 +108,7 @@ class Plan:
     order: list[str] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)
     base: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
     off: list[str] = field(default_factory=list)  # stages turned off by config (enabled = false)
 
 
@@ -152,13 +158,18 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         if name not in registered:
             raise _unknown_stage(name, list(registered))
     the_plan = Plan(root, config, registered, discover(root))
-    the_plan.base = request.compare_to or request.base or git.head_sha(root)
+    # A named commit with nothing to compare with (a new branch with no base) is compared
+    # with nothing, never with itself: the tamper guard then says so.
+    the_plan.base = (
+        request.compare_to or request.base or (None if request.head else git.head_sha(root))
+    )
     py = project_python(root, config.get("python"))
     tools = {
         (r.stage.tool, r.stage.package or r.stage.tool) for r in registered.values() if r.stage.tool
     }
     state = request.state or state_dir(root)
     project_probe, own_probe = _probes(py, Path(sys.executable), tools, state)
+    the_plan.environment = project_probe.record()
     planner = _Planner(
         the_plan,
         request,
@@ -234,7 +245,10 @@ class _Planner:
         # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
         # for its triggers it runs whatever the config under check says, and only a loud
         # --skip / GATEKEEPER_SKIP leaves it out.
-        guarded = self.request.trigger in stage.default_triggers
+        # A plain run with --base is a guarded run too: the person asked to judge a change.
+        guarded = self.request.trigger in stage.default_triggers or (
+            stage.judges_change and self.request.base is not None
+        )
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = stage.decision(self.plan.root, user)[0] and not self.request.only
         if not (explicit or default):
@@ -281,7 +295,7 @@ class _Planner:
             layout=self.plan.layout,
             deadline=time.monotonic() + float(options["timeout"]),  # reset when it starts
             cache_dir=self.state / "tools" / stage.name,
-            env={**_tool_env(self.state), **self.request.env},
+            env={**_tool_env(self.state, stage), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
             patterns=patterns,
@@ -352,7 +366,7 @@ class _Planner:
             py = self.own_probe.python
         if version is not None:
             self.plan.tools[stage.tool] = version
-            return py
+            return self._untampered(stage, py)
         project = self.project_probe.python
         where = f"{project} nor in gatekeeper's {self.own_probe.python}" if fallback else project
         self._decide(
@@ -364,6 +378,21 @@ class _Planner:
         )
         return None
 
+    def _untampered(self, stage: Stage, python: Path) -> Path | None:
+        """``python``, unless its start-up sets variables that steer the tools (an error)."""
+        probe = self.project_probe if python == self.project_probe.python else self.own_probe
+        if not probe.set_at_startup:
+            return python
+        names = ", ".join(sorted(probe.set_at_startup))
+        self._decide(
+            stage,
+            "error",
+            f"{python} sets {names} when it starts (from a .pth file or sitecustomize in its "
+            "environment, outside the checked tree): it would steer the tools; remove it "
+            f"(the start-up files are listed under `environment` in the JSON report)",
+        )
+        return None
+
     def _options(self, stage: Stage, user: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then the stage's own, then the global timeout, then the user's settings."""
         options: dict[str, Any] = {k: o.default for k, o in COMMON_STAGE_OPTIONS.items()}
@@ -372,6 +401,7 @@ class _Planner:
         if "timeout" in self.plan.config.settings:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
+        options.update(self.request.options.get(stage.name, {}))
         return options
 
 
@@ -448,14 +478,31 @@ def _files_named_in(root: Path, args: Sequence[Any]) -> list[str]:
     return named
 
 
-def _tool_env(state: Path) -> dict[str, str]:
-    # Tool caches go under .gatekeeper/ so a check never writes into the working tree.
-    return {
-        "PYTHONDONTWRITEBYTECODE": "1",
+#: A path that can never exist (a "directory" inside a device file).
+NOWHERE = os.path.join(os.devnull, "gatekeeper")
+
+
+def _tool_env(state: Path, stage: Stage) -> dict[str, str]:
+    """The variables every tool of ``stage`` runs with.
+
+    Tool caches go under ``.gatekeeper/`` so a check never writes into the working tree.
+    Bytecode is read and written only under the user's state directory
+    (``PYTHONPYCACHEPREFIX``): a stale or planted ``__pycache__`` entry in the tree, which is
+    not part of what git names, never stands in for its source. Tools that only read the code
+    (linters, type checkers) get no home directory, so user-level configuration
+    (``~/.config/ruff``, ``~/.config/mypy``, ``~/.mypy.ini``) cannot decide the verdict;
+    tests and builds keep it, as the project's own tests may need it (git's identity).
+    """
+    env = {
+        "PYTHONPYCACHEPREFIX": str(pycache_dir()),
         "MYPY_CACHE_DIR": str(state / "tools" / "mypy-cache"),
         "RUFF_CACHE_DIR": str(state / "tools" / "ruff-cache"),
         "NO_COLOR": "1",
     }
+    if not stage.needs_project_python:
+        user_base = os.environ.get("PYTHONUSERBASE") or str(Path.home() / ".local")
+        env.update(HOME=NOWHERE, XDG_CONFIG_HOME=NOWHERE, PYTHONUSERBASE=user_base)
+    return env
 
 
 def _compute(ctx: StageContext) -> StageResult:
@@ -544,9 +591,11 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     the_plan = plan(request, plugins)
     root = the_plan.root
     # Read before the stages run: a broken baseline file must not waste a whole run.
-    held = load_baseline(root, the_plan.config.get("baseline"), request.head)
+    held = _baseline(request, the_plan)
     commit = request.head or git.head_sha(root)
     tree = _tree_id(root, request)
+    # What is on disk before the stages run, to prove they all read the same tree.
+    before = tree if not request.head else git.tree_hash(root)
     cache = _open_cache(the_plan, request)
     handback = fastpath.Handback(request.still_failing) if request.fast_path else None
     listener = fastpath.listen(request.listener, handback)
@@ -577,6 +626,9 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
+    stages += _unchanged(the_plan, before)
+    # After judging: the guard's findings can be neither baselined nor existing.
+    stages = _invariants(the_plan, request, plugins, stages)
     base = judge.info(stages)
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == SCOPE_SKIP for s in stages
@@ -592,6 +644,7 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         trigger=request.trigger,
         started_at=stamp,
         tools=the_plan.tools,
+        environment={**the_plan.environment, "changed": remember(the_plan.environment)},
         off_by_config=tuple(the_plan.off),
         base=base,
         confirmation_s=confirmation_s,
@@ -599,6 +652,72 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     if request.record:
         _record(request.state or state_dir(root), outcome)
     return outcome
+
+
+#: The name of the result that says the tree changed while the stages ran.
+TREE_CHANGED = "tree-changed"
+
+
+def _unchanged(the_plan: Plan, before: str) -> tuple[StageResult, ...]:
+    """An ``error`` result when the tree on disk is not the one the run started with.
+
+    A test (or any tool) that rewrites files while the gate runs would make the stages after
+    it read another tree than the one the verdict names. Stages that write by design
+    (:attr:`Stage.writes`) are the exception.
+    """
+    ran = the_plan.contexts.values()
+    if not ran or any(ctx.stage.writes for ctx in ran):
+        return ()
+    after = git.tree_hash(the_plan.root)
+    if after == before:
+        return ()
+    changed = git.git(the_plan.root, "diff-tree", "-r", "--name-only", before, after).split()
+    listed = ", ".join(changed[:10]) + (
+        f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    )
+    return (
+        StageResult(
+            TREE_CHANGED,
+            "error",
+            reason=f"files changed while the stages ran ({listed or 'the tree'}): the verdict "
+            "would be about no single tree; a test or tool wrote into the repository — make "
+            "it write to a temporary directory (pytest's tmp_path)",
+        ),
+    )
+
+
+def _baseline(request: GateRequest, the_plan: Plan) -> Baseline | None:
+    """The baseline that counts: the base's, unless a person runs the gate on their tree.
+
+    For the pre-push hook, CI, the loop and an agent the change under check could have
+    recorded its own findings (``gatekeeper baseline``, or a ``baseline`` setting pointing
+    at a new file), so only what the base of the change recorded lets a finding through.
+    """
+    base = request.compare_to or request.base
+    if request.trigger != "person" and base:
+        return load_baseline_at_base(the_plan.root, base)
+    return load_baseline(the_plan.root, the_plan.config.get("baseline"), request.head)
+
+
+def _invariants(
+    the_plan: Plan,
+    request: GateRequest,
+    plugins: PluginSet,
+    stages: tuple[StageResult, ...],
+) -> tuple[StageResult, ...]:
+    """The tamper guard's invariants (base rules, base tests, reach) added to its result."""
+    from gatekeeper.guard import invariants
+
+    context = invariants.Context(the_plan, request, plugins, stages)
+    try:
+        return invariants.check(context)
+    except GatekeeperError as exc:
+        # Never fail open: a guard that could not compare blocks the run.
+        name = invariants.guard_name(context)
+        reason = f"the tamper guard's invariants could not be checked: {exc.message}"
+        return tuple(
+            s.with_(status="error", reason=reason) if s.name == name else s for s in stages
+        )
 
 
 def _record(state: Path, result: RunResult) -> None:

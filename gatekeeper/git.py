@@ -96,7 +96,10 @@ def tree_hash(root: Path) -> str:
 
 
 def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
-    """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree)."""
+    """Files added, copied, modified or renamed between ``base`` and ``head`` (or the tree).
+
+    Against the working tree, untracked files that git does not ignore are changes too.
+    """
     # --relative: from a project in a subdirectory, its own files, relative to it (as
     # list_files gives them); at the top of the repository it changes nothing.
     args: Sequence[str] = [
@@ -109,8 +112,9 @@ def changed_files(root: Path, base: str, head: str | None = None) -> list[str]:
         base,
     ]
     if head:
-        args = [*args, head]
-    return sorted(_split_z(git(root, *args)))
+        return sorted(_split_z(git(root, *args, head)))
+    untracked = _split_z(git(root, "ls-files", "-z", "--others", "--exclude-standard"))
+    return sorted({*_split_z(git(root, *args)), *untracked})
 
 
 def deleted_files(root: Path, base: str, head: str | None = None) -> list[str]:

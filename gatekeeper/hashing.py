@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from gatekeeper.userstate import seal, unseal
 
 INDEX_NAME = "hash-index.json"
 INDEX_VERSION = 1
@@ -67,7 +68,9 @@ class FileHasher:
         if self.path is None:
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            # Signed: a forged entry (a stat matched to another content's hash) would make
+            # the cache replay a result for content that was never checked.
+            data = unseal(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # missing or corrupt: start over, it is only a shortcut
         if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
@@ -121,7 +124,7 @@ class FileHasher:
             if len(entries) > MAX_ENTRIES:
                 keep = sorted(entries, key=lambda k: k not in self._seen)[:MAX_ENTRIES]
                 entries = {k: entries[k] for k in keep}
-            text = json.dumps({"version": INDEX_VERSION, "entries": entries})
+            text = seal({"version": INDEX_VERSION, "entries": entries})
             self._dirty = False
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
@@ -147,7 +150,8 @@ def interpreter_stamp(python: Path) -> str:
 
     The resolved binary with its size and mtime, and the mtime of each of its site-packages
     directories: installing, upgrading or removing a distribution adds or removes a
-    ``*.dist-info`` entry there, which changes the directory's mtime.
+    ``*.dist-info`` entry there, which changes the directory's mtime. The ``.pth`` files and
+    ``*customize.py`` modules there count on their own (size and mtime): they run at start-up.
     """
     parts = [str(python)]
     try:
@@ -161,6 +165,11 @@ def interpreter_stamp(python: Path) -> str:
         for site in sorted(prefix.glob(pattern)):
             with contextlib.suppress(OSError):
                 parts.append(f"{site}:{site.stat().st_mtime_ns}")
+            # Start-up code edited in place leaves the directory's mtime alone.
+            for startup in sorted([*site.glob("*.pth"), *site.glob("*customize.py")]):
+                with contextlib.suppress(OSError):
+                    st = startup.stat()
+                    parts.append(f"{startup.name}:{st.st_size}:{st.st_mtime_ns}")
     cfg = prefix / "pyvenv.cfg"
     with contextlib.suppress(OSError):
         parts.append(f"cfg:{cfg.stat().st_mtime_ns}")

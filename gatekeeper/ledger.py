@@ -191,6 +191,7 @@ def run_record(run: RunResult, **extra: Any) -> dict[str, Any]:
         "errors": [s.name for s in run.stages if s.status == "error"],
         "fingerprints": sorted({f.fingerprint for f in blocking}),
         "findings": [describe(f) for f in blocking[:MAX_DESCRIBED]],
+        "environment": run.environment,
         # not blocking, so not in `fingerprints`; kept for the report's new-vs-existing split
         "existing_findings": [describe(f) for f in existing_findings(run)[:MAX_DESCRIBED]],
     }

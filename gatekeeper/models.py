@@ -162,6 +162,9 @@ class RunResult:
     trigger: str = "person"
     started_at: str = ""
     tools: dict[str, str] = field(default_factory=dict)
+    #: The project interpreter's environment: start-up files, variables its start-up set,
+    #: and what changed since the last run with it (``changed``).
+    environment: dict[str, Any] = field(default_factory=dict)
     #: stages the project's config turns off (``enabled = false``); every report says so.
     off_by_config: tuple[str, ...] = ()
     base: BaseInfo | None = None
@@ -199,6 +202,7 @@ class RunResult:
             "trigger": self.trigger,
             "started_at": self.started_at,
             "tools": dict(sorted(self.tools.items())),
+            "environment": self.environment,
             "off_by_config": list(self.off_by_config),
             "base": self.base.to_json() if self.base else None,
             "stages": [s.to_json() for s in self.stages],

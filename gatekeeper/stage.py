@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
+from gatekeeper import launch
 from gatekeeper.errors import StageError
 from gatekeeper.models import Finding, Severity, StageResult
 from gatekeeper.process import Completed, ProcessTimeout, run_process, tail
@@ -279,7 +280,9 @@ class StageContext:
         except FileNotFoundError:
             raise StageError(f"command not found: {argv[0]}") from None
         if done.returncode not in set(ok):
-            tool = self.stage.tool if argv[1:2] == ["-m"] and self.stage.tool else argv[0]
+            # `python -m tool` or the launcher's `python -c …` (gatekeeper.launch): the tool.
+            by_module = list(argv[1:2]) in (["-m"], ["-c"])
+            tool = self.stage.tool if by_module and self.stage.tool else argv[0]
             raised = tripped_on(done.output)
             raised = f"; it tripped on {raised}" if raised else ""
             raise StageError(
@@ -294,13 +297,61 @@ class StageContext:
         *,
         ok: Iterable[int] = (0, 1),
         env: Mapping[str, str] | None = None,
+        ahead: Sequence[Path] = (),
         cwd: Path | None = None,
     ) -> Completed:
-        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage."""
+        """Run ``python -m <stage.tool> *args`` with the interpreter chosen for the stage.
+
+        The tool starts through :mod:`gatekeeper.launch`: a module in the repository root
+        cannot stand in for it, and for a stage that runs the project's code the checked
+        tree's packages come first on the path (after ``ahead``, the stage's own plugin
+        directories), also in ``PYTHONPATH`` for the processes the tests start. A package of
+        the tree that still resolves elsewhere (an editable install of another checkout) is a
+        :class:`StageError` naming the install; the tool never runs.
+        """
         if not self.stage.tool:
             raise StageError(f"stage {self.stage.name} declares no tool to run")
-        argv = [str(self.python), "-m", self.stage.tool, *args]
-        return self.run(argv, ok=ok, env=env, cwd=cwd)
+        argv = self.tool_argv(self.stage.tool, args, ahead=ahead)
+        if self.stage.needs_project_python:
+            inherited = (env or {}).get("PYTHONPATH") or os.environ.get("PYTHONPATH")
+            places = [*map(str, ahead), *map(str, self._roots()), inherited]
+            env = {**(env or {}), "PYTHONPATH": os.pathsep.join(p for p in places if p)}
+        done = self.run(argv, ok=(*ok, launch.STRAY_EXIT), env=env, cwd=cwd)
+        why = launch.stray(done.returncode, done.stderr)
+        if why is not None:
+            raise StageError(
+                f"{why}: the tests would run another checkout's code, not this tree's",
+                "uninstall the editable install or reinstall it from this checkout "
+                "(`pip install -e .`), or let the gate find the package (a top-level or src/ "
+                "package)",
+            )
+        if done.returncode == launch.STRAY_EXIT and launch.STRAY_EXIT not in set(ok):
+            raise StageError(
+                f"{self.stage.tool} exited with code {done.returncode}", tail(done.output)
+            )
+        return done
+
+    def _roots(self) -> list[Path]:
+        return launch.package_roots(self.root, self.layout.packages)
+
+    def tool_argv(
+        self, module: str, args: Sequence[str], *, ahead: Sequence[Path] = ()
+    ) -> list[str]:
+        """The command line of ``python -m module args`` for this stage (see :meth:`run_tool`)."""
+        if not self.stage.needs_project_python:
+            return launch.module_argv(self.python, module, args, ahead=ahead)
+        from gatekeeper.environment import repository_dirs
+
+        return launch.module_argv(
+            self.python,
+            module,
+            args,
+            roots=self._roots(),
+            ahead=ahead,
+            owned=launch.top_names(self.layout.packages),
+            tree=self.root,
+            repo=repository_dirs(self.root),
+        )
 
     def relpath(self, path: str | Path) -> str:
         """A tool's path (absolute or relative to the root) as a repo-relative POSIX path."""

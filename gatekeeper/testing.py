@@ -145,7 +145,7 @@ def isolated_env(home: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "GATEKEEPER_", "PRE_COMMIT")) and k != "VIRTUAL_ENV"
+        if not k.startswith(("GIT_", "GATEKEEPER_", "PRE_COMMIT", "XDG_")) and k != "VIRTUAL_ENV"
     }
     env.update(GIT_ENV)
     env["HOME"] = str(home)

@@ -36,6 +36,8 @@ _SKIP_LINE = re.compile(
     r"|\bunittest\s*\.\s*(?:skip\w*|expectedFailure)\b|\.skipTest\s*\(|\bcollect_ignore"
 )
 _MARKS = {"skip", "skipif", "xfail"}
+#: Type laundering: what makes mypy stop looking without a comment or a setting.
+_LAUNDERING = {"Any": "`Any`", "cast": "a `cast(`", "no_type_check": "`no_type_check`"}
 _UNITTEST = {"skip", "skipIf", "skipUnless", "expectedFailure"}
 
 
@@ -100,6 +102,20 @@ def _skip_kind(node: ast.AST) -> str | None:
     return None
 
 
+def _laundering(node: ast.AST) -> str | None:
+    """What a node launders types with (``Any``, ``cast``, ``no_type_check``), if anything."""
+    if isinstance(node, ast.Call):
+        name = _dotted(node.func).rsplit(".", 1)[-1]
+        return _LAUNDERING["cast"] if name == "cast" else None
+    if isinstance(node, ast.Name | ast.Attribute) and not isinstance(node.ctx, ast.Store):
+        name = node.id if isinstance(node, ast.Name) else node.attr
+        if name in ("Any", "no_type_check"):
+            return _LAUNDERING[name]
+    if isinstance(node, ast.ImportFrom):
+        return None  # the use is what counts, not the import
+    return None
+
+
 def marks(text: str) -> list[Mark]:
     """Every suppression comment and test skip in a Python file's text."""
     lines = text.splitlines()
@@ -125,6 +141,10 @@ def marks(text: str) -> list[Mark]:
         if what and (line, what) not in seen:
             seen.add((line, what))
             found.append(Mark("tamper-skip", line, what, line_text(line)))
+        laundered = _laundering(node)
+        if laundered and (line, laundered) not in seen:
+            seen.add((line, laundered))
+            found.append(Mark("tamper-type-laundering", line, laundered, line_text(line)))
     return sorted(found, key=lambda m: (m.line, m.rule))
 
 

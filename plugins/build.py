@@ -19,6 +19,7 @@ from pathlib import Path
 
 import gatekeeper
 from gatekeeper import Finding, Option, Stage, StageContext, StageSkip
+from gatekeeper.launch import module_argv
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,8 @@ def run(ctx: StageContext) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="gatekeeper-build-") as tmp:
         src, out = Path(tmp) / "src", Path(tmp) / "dist"
         _copy_tree(ctx, src)
-        argv = [str(ctx.python), "-m", "build", "--sdist", "--wheel", "--outdir", str(out)]
+        # Started so that a `build.py` in the root cannot stand in for the build frontend.
+        argv = module_argv(ctx.python, "build", ["--sdist", "--wheel", "--outdir", str(out)])
         if not ctx.options["isolation"]:
             argv.append("--no-isolation")
         done = ctx.run([*argv, *ctx.args, str(src)], ok=range(0, 256))

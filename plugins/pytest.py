@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +25,9 @@ from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
 from . import _pytest_select as select
 
-REPORTER_DIR = Path(__file__).parent / "_pytest_report"
-REPORTER = "gatekeeper_pytest_report"
+REPORTER_SOURCE = Path(__file__).parent / "_pytest_report" / "gatekeeper_pytest_report.py"
+#: Test files and directories: a skip raised there is the tests' own decision.
+TEST_DIRS = frozenset({"tests", "test", "testing"})
 HINT = (
     "fix the code under test (or the test, if the test is wrong); skipping, xfailing, "
     "deleting or weakening the test is reported as tampering"
@@ -136,16 +139,73 @@ def stopped_finding(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
     ]
 
 
+def is_test_path(path: str) -> bool:
+    """A test module, a conftest, or a file under a ``tests``/``test`` directory."""
+    parts = Path(path).parts
+    name = parts[-1] if parts else ""
+    return (
+        name == "conftest.py"
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or any(p in TEST_DIRS for p in parts[:-1])
+    )
+
+
+def rewritten_finding(ctx: StageContext, item: dict[str, Any]) -> Finding:
+    """A test whose failure a hook reported as something else."""
+    path = str(item["nodeid"]).split("::", 1)[0]
+    return ctx.finding(
+        "test-outcome-rewritten",
+        path,
+        0,
+        0,
+        f"{item['nodeid']}: raised, but a hook reported it as {item['claimed']}",
+        hint="remove the hook that rewrites test outcomes and fix the code under test",
+    )
+
+
+def skip_findings(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
+    """Skips and xfails raised by code under test rather than by the tests themselves.
+
+    Used when the tamper guard runs the base's tests (option ``strict_skips``): the tests are
+    as the base wrote them, so a skip that comes from anywhere else in the repository was
+    added by the change.
+    """
+    found = []
+    for skip in data.get("skips", []):
+        path = str(skip.get("path") or "")
+        if not path or not _inside(ctx, path) or is_test_path(ctx.relpath(ctx.root / path)):
+            continue
+        found.append(
+            ctx.finding(
+                f"test-{skip['kind']}-by-code",
+                ctx.root / path,
+                int(skip.get("line") or 0),
+                0,
+                f"{skip['nodeid']}: {skip['kind']} by code under test: {skip.get('reason', '')}",
+                hint="code under test must not skip or xfail the tests; fix the code instead",
+            )
+        )
+    return found
+
+
 def parse(ctx: StageContext, data: dict[str, Any]) -> list[Finding]:
     """Findings for failed tests (at the crash site inside the repo), collection errors, and
     a session cut short."""
     findings = [collect_finding(ctx, err) for err in data.get("collect_errors", [])]
+    findings += [rewritten_finding(ctx, item) for item in data.get("rewritten", [])]
+    if ctx.options.get("strict_skips"):
+        findings += skip_findings(ctx, data)
     findings += [failure_finding(ctx, fail) for fail in data.get("failures", [])]
     return findings + stopped_finding(ctx, data)
 
 
-def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
-    """The reporter plugin's JSON; a missing or malformed report is a StageError."""
+def read_report(path: Path, code: int, output: str, nonce: str = "") -> dict[str, Any]:
+    """The reporter plugin's JSON; a missing, malformed or forged report is a StageError.
+
+    Forged means: without this run's ``nonce``, or claiming an exit status other than the
+    process's own (a report written by the project, then ``os._exit``).
+    """
     if not path.exists():
         raise StageError(f"pytest exited with code {code} without a report", output)
     try:
@@ -154,6 +214,17 @@ def read_report(path: Path, code: int, output: str) -> dict[str, Any]:
         raise StageError(f"cannot read pytest's report: {exc}", output) from None
     if not isinstance(data, dict) or not isinstance(data.get("outcomes"), dict):
         raise StageError("pytest's report has no outcomes", output)
+    if nonce and data.get("nonce") != nonce:
+        raise StageError(
+            "pytest's report was not written by gatekeeper's reporter (a forged report file)",
+            output,
+        )
+    if data.get("exitstatus") != code:
+        raise StageError(
+            f"pytest exited with code {code} but its session ended with "
+            f"{data.get('exitstatus')} (the process was ended early, e.g. by os._exit)",
+            output,
+        )
     return data
 
 
@@ -183,17 +254,43 @@ def require_tests(data: dict[str, Any]) -> None:
         )
 
 
+def _reporter(tmp: Path) -> tuple[str, dict[str, str], str]:
+    """Install the reporter under a name chosen for this run; its name, env and nonce.
+
+    A module of the project cannot shadow a name it cannot know, and the nonce file is gone
+    (read by the reporter at import) before any conftest or test runs.
+    """
+    token = secrets.token_hex(8)
+    name = f"gatekeeper_pytest_report_{token}"
+    plugin_dir = tmp / "plugin"
+    plugin_dir.mkdir()
+    shutil.copyfile(REPORTER_SOURCE, plugin_dir / f"{name}.py")
+    nonce = secrets.token_hex(16)
+    nonce_file = tmp / f"nonce-{token}"
+    nonce_file.write_text(nonce, encoding="utf-8")
+    path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH")) if p)
+    env = {
+        "GATEKEEPER_PYTEST_REPORT": str(tmp / "report.json"),
+        "GATEKEEPER_PYTEST_NONCE": str(nonce_file),
+        "PYTHONPATH": path,
+    }
+    return name, env, nonce
+
+
 def _pytest(
     ctx: StageContext, args: list[str], env: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], int, str]:
     """Run pytest with the reporter plugin: its report, the exit code and the output."""
     with tempfile.TemporaryDirectory(prefix="gatekeeper-pytest-") as tmp:
-        report = Path(tmp) / "report.json"
-        path = os.pathsep.join(p for p in (str(REPORTER_DIR), os.environ.get("PYTHONPATH")) if p)
-        env = {**(env or {}), "GATEKEEPER_PYTEST_REPORT": str(report), "PYTHONPATH": path}
-        argv = ["-p", REPORTER, "-p", "no:cacheprovider", "-q", "--color=no"]
+        name, mine, nonce = _reporter(Path(tmp))
+        if env and "PYTHONPATH" in env:
+            mine["PYTHONPATH"] = os.pathsep.join((mine["PYTHONPATH"], env["PYTHONPATH"]))
+        env = {**(env or {}), **mine}
+        argv = ["-p", name, "-p", "no:cacheprovider", "-q", "--color=no"]
         done = ctx.run_tool([*argv, *args], ok=(0, 1, 2, 3, 4, 5), env=env)
-        return read_report(report, done.returncode, done.output), done.returncode, done.output
+        report = Path(env["GATEKEEPER_PYTEST_REPORT"])
+        data = read_report(report, done.returncode, done.output, nonce)
+        return data, done.returncode, done.output
 
 
 def _failed_ids(data: dict[str, Any]) -> list[str]:
@@ -322,7 +419,16 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             tool="pytest",
             needs_project_python=True,
             file_local=False,
-            config_files=("pyproject.toml", "pytest.ini", "setup.cfg", "tox.ini", "conftest.py"),
+            config_files=(
+                "pyproject.toml",
+                "pytest.ini",
+                ".pytest.ini",
+                "pytest.toml",
+                "setup.cfg",
+                "tox.ini",
+                "conftest.py",
+            ),
+            options={"strict_skips": False},
             cacheable=True,
             fast_path=True,
         )

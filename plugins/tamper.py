@@ -17,7 +17,6 @@ from the base, so an agent cannot approve its own suppressions.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,12 +26,13 @@ from typing import Any
 
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError
+from gatekeeper.guard.allow import PERSON_TRIGGERS, allowed
 
 from . import _config_views as views
 from . import _tamper_config as configs
 from . import _tamper_source as source
 
-AGENT_TRIGGERS = ("loop", "agent")
+GUARDED_TRIGGERS = ("loop", "pre-push", "agent", "ci")
 HINT = {
     "tamper-noqa": "fix the lint finding instead of silencing it, or allow-list it with a reason",
     "tamper-type-ignore": "fix the type error instead of ignoring it, or allow-list it",
@@ -42,6 +42,10 @@ HINT = {
     "tamper-test-emptied": "restore the test's assertions and fix the code it checks",
     "tamper-test-count": "restore the removed tests",
     "tamper-config": "restore the setting and fix what it reports, or allow-list it",
+    "tamper-type-laundering": (
+        "state the real type instead of laundering it through Any, cast or no_type_check, "
+        "or have a person allow it in the base's tamper_allow"
+    ),
 }
 
 
@@ -197,22 +201,13 @@ def _configs(change: Change, paths: list[str]) -> Iterator[Finding]:
 
 
 def _allow_entries(change: Change) -> list[dict[str, Any]]:
-    """The allow-list in force: the base's for agent-driven runs, else the tree's."""
-    from_base = change.ctx.trigger in AGENT_TRIGGERS
+    """The allow-list in force: the base's on every trigger but a person's own run."""
+    from_base = change.ctx.trigger not in PERSON_TRIGGERS
     entries: list[dict[str, Any]] = []
     for name in ("pyproject.toml", ".gatekeeper.yaml", ".gatekeeper.yml"):
         text = change.base_text(name) if from_base else change.now_text(name)
         entries += views.allow_list(name, text)
     return entries
-
-
-def allowed(finding: Finding, entries: list[dict[str, Any]]) -> bool:
-    """True when an allow-list entry (rule and path globs) covers ``finding``."""
-    return any(
-        fnmatch.fnmatchcase(finding.rule, str(e.get("rule", "")))
-        and fnmatch.fnmatchcase(finding.path, str(e.get("path", "*")))
-        for e in entries
-    )
 
 
 def run(ctx: StageContext) -> list[Finding]:
@@ -223,7 +218,8 @@ def run(ctx: StageContext) -> list[Finding]:
                 ".",
                 0,
                 0,
-                "nothing to compare with (no commits yet): the tamper guard checked nothing",
+                "NOTHING COULD BE COMPARED (no commits yet, or a new branch with no base): "
+                "the tamper guard checked nothing",
                 severity="note",
             )
         ]
@@ -254,7 +250,7 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             timeout=120.0,
             cacheable=False,  # the verdict depends on the base, not only on the tree
             default_enabled=False,
-            default_triggers=("loop", "pre-push", "agent"),
+            default_triggers=GUARDED_TRIGGERS,
             judges_change=True,
         )
     )

@@ -98,7 +98,7 @@ class PushRepo:
 
     def leftovers(self) -> list[Path]:
         """Snapshot directories still on disk under the state dir."""
-        snaps = self.path / ".gatekeeper" / "snapshots"
+        snaps = self.path.parent / "home" / ".local" / "state" / "gatekeeper" / "snapshots"
         return sorted(snaps.iterdir()) if snaps.is_dir() else []
 
     def assert_clean(self) -> None:

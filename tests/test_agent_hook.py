@@ -194,3 +194,14 @@ def test_history_shows_runs_and_survives_a_corrupt_line(repo: GateRepo) -> None:
     assert "hook    session s1  block  blocks=1" in text[2]
     assert len(repo.gate("history", "-n", "1", "--format", "json").json) == 1
     assert repo.gate("history", "--limit", "-1").returncode == 2
+
+
+def test_a_new_ruff_toml_does_not_let_the_agent_stop(repo: GateRepo) -> None:
+    # A spelling no pattern list knew: ruff.toml wins over pyproject's [tool.ruff].
+    repo.write("sample/bad.py", "import os\n")
+    repo.write("ruff.toml", '[lint]\nignore = ["F401"]\n')
+    out, _ = stop(repo)
+    assert out["decision"] == "block"
+    reason = out["reason"]
+    assert "tamper-hidden-finding" in reason and "sample/bad.py" in reason
+    assert "Invariant 1: your code must pass the base's rules" in reason

@@ -52,9 +52,10 @@ def test_stages_lists_every_builtin_with_its_plugin(repo):
         assert rows[name]["plugin"] == f"gatekeeper_plugins.{name.replace('-', '_')}"
         assert rows[name]["description"]
     # The tamper guard is off for a person's run but always on for the runs it guards.
-    assert (rows["tamper"]["enabled"], rows["tamper"]["on_for"]) == ("off", "loop,pre-push,agent")
+    on_for = "loop,pre-push,agent,ci"
+    assert (rows["tamper"]["enabled"], rows["tamper"]["on_for"]) == ("off", on_for)
     text = repo.gate("stages").stdout
-    assert "always on for: loop,pre-push,agent" in text
+    assert "always on for: loop,pre-push,agent,ci" in text
 
 
 def test_unknown_stage_and_format_are_exit_2_with_a_did_you_mean(repo):

@@ -341,3 +341,12 @@ def test_python_code_outside_every_project_is_still_checked_from_the_top(monorep
         assert projects(monorepo.path) == ["", "backend", "libs/util"]
     finally:
         (monorepo.path / "tools" / "release.py").unlink()
+
+
+def test_the_new_checkers_suppressions_count_as_type_ignores_for_the_tamper_guard():
+    from gatekeeper_plugins import _tamper_source as source
+
+    text = (
+        "a = 1  # pyright: ignore[reportAny]\nb = 2  # ty: ignore\nc = 3  # basedpyright: ignore\n"
+    )
+    assert [m.rule for m in source.new_marks("", text)] == ["tamper-type-ignore"] * 3

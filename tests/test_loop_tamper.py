@@ -18,12 +18,16 @@ CHEATS = [
     ("skip", "pytest", "tamper-skip"),
     ("delete", "pytest", "tamper-test-deleted"),
     ("mypy-ignore-errors", "mypy", "tamper-config"),
+    # Spellings no pattern knows: only the invariants (base tests, base rules) catch them.
+    ("expected", "pytest", "tamper-base-test"),
+    ("ruff-toml", "ruff", "tamper-hidden-finding"),
 ]
 
 
 def _assert_silenced_and_caught(report: dict[str, Any], stage: str, rule: str) -> None:
     statuses = {s["name"]: s for s in report["stages"]}
-    assert statuses[stage]["status"] == "passed"  # the cheat did silence the check ...
+    silenced = statuses[stage]  # the cheat did silence the check (or its fast path) ...
+    assert silenced["status"] == "passed" or "not confirmed yet" in silenced["reason"]
     tamper = statuses["tamper"]  # ... and the guard saw it, at a location
     assert tamper["status"] == "failed"
     assert tamper["findings"]

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from push_support import LINT_ERROR, TYPE_ERROR, PushRepo, make_push_repo
 
+from gatekeeper.testing import CLEAN_MODULE, CLEAN_TEST
+
 
 @pytest.fixture
 def pr(tmp_path: Path) -> PushRepo:
@@ -196,7 +198,7 @@ def test_repository_used_through_a_linked_worktree(pr: PushRepo) -> None:
     pr.git("-C", str(linked), "commit", "-q", "-am", "fixed on the side")
     accepted = pr.push("origin", "side", cwd=linked)
     assert accepted.returncode == 0, accepted.output
-    assert "in place" in accepted.output
+    assert "in a temporary worktree" in accepted.output
     # Only the two real worktrees remain; no snapshot left anywhere.
     assert len(pr.worktrees()) == 2
     assert pr.leftovers() == []
@@ -223,3 +225,32 @@ def test_malformed_hook_input_blocks(pr: PushRepo) -> None:
     done = pr.repo.gate("hook", "pre-push", "origin", "url", input="not what git sends\n")
     assert done.returncode == 2
     assert "unexpected pre-push input line" in done.stderr
+
+
+def test_a_new_branch_that_cheats_is_judged_against_the_local_default_branch(
+    pr: PushRepo,
+) -> None:
+    # Nothing on the remote yet: the branch is compared with its fork from local main.
+    fork = pr.git("rev-parse", "HEAD").strip()
+    pr.git("checkout", "-q", "-b", "feature")
+    pr.write("sample/__init__.py", CLEAN_MODULE.replace("a + b", "a - b"))  # the bug ...
+    pr.write("tests/test_sample.py", CLEAN_TEST.replace("== 3", "== -1"))  # ... made "right"
+    pr.write("sample/typed.py", TYPE_ERROR)
+    pr.write("mypy.ini", "[mypy]\nignore_errors = True\n")  # wins over pyproject
+    pr.commit("cheat")
+    pushed = pr.push("origin", "feature")
+    assert pushed.returncode != 0, pushed.output
+    assert f"since {fork[:10]} (merge-base with local main)" in pushed.output
+    assert "tamper-base-test" in pushed.output and "test_sample.py::test_add" in pushed.output
+    assert "tamper-hidden-finding" in pushed.output and "sample/typed.py" in pushed.output
+    assert pr.remote_sha("feature") is None
+    # The honest fix (tests as they were) goes through, with no tamper finding.
+    pr.write("sample/__init__.py", CLEAN_MODULE)
+    pr.write("tests/test_sample.py", CLEAN_TEST)
+    pr.write("sample/typed.py", "def fixed() -> int:\n    return 1\n")
+    (pr.path / "mypy.ini").unlink()
+    pr.commit("fix")
+    pushed = pr.push("origin", "feature")
+    assert pushed.returncode == 0, pushed.output
+    assert "tamper" not in pushed.output.replace("✓ tamper", "")
+    pr.assert_clean()

@@ -119,6 +119,22 @@ def _emit(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+#: Events at which the hook only fixes the session's base (HEAD now), before the agent works.
+START_EVENTS = ("SessionStart", "UserPromptSubmit")
+
+
+def _start(hook: HookInput) -> int:
+    """Fix the session's base at its start; never blocks, prints nothing on success."""
+    from gatekeeper import git, session
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        session.fix_base(git.repo_root(hook.cwd), hook.session_id, hook.event)
+    except GatekeeperError as exc:
+        _say(f"claude-stop: cannot record the session's base: {exc.message}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     """Decide whether the agent may stop; always exit 0 (see the module docstring)."""
     try:
@@ -127,10 +143,13 @@ def main(args: argparse.Namespace) -> int:
         _say(f"claude-stop: cannot read the hook input: {exc}; letting the agent stop")
         _say("  hint: this command is meant to be run by Claude Code or Codex as a Stop hook")
         return 0
+    from gatekeeper.errors import GatekeeperError
+
+    if hook.event in START_EVENTS:
+        return _start(hook)
     if hook.event not in ("Stop", "SubagentStop"):
         _say(f"claude-stop: ignoring the {hook.event!r} event (only Stop is handled)")
         return 0
-    from gatekeeper.errors import GatekeeperError
     from gatekeeper.hooks.stop_decision import decide
 
     try:

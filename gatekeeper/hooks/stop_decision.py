@@ -144,11 +144,22 @@ def _final(outcome: Outcome, sess: session.Session, why: str) -> str:
     )
 
 
+def _late(base: session.Base) -> str:
+    """A warning when the session's base was fixed only at its first Stop."""
+    if base.event not in ("Stop", "SubagentStop"):
+        return ""
+    return (
+        " (compared with HEAD at the session's first Stop: add `gatekeeper hook claude-stop` "
+        "as a SessionStart hook too, so commits made before the first Stop are judged)"
+    )
+
+
 def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
     """Run the gate for the session and return the JSON to print (block or not)."""
     root = git.repo_root(hook.cwd)
     state = state_dir(root)
-    sess = session.load(state, hook.session_id, git.head_sha(root))
+    base = session.fix_base(root, hook.session_id, hook.event)
+    sess = session.load(state, hook.session_id, base.commit)
     limits = _limits(root, args)
     still = sess.blocks[-1] if sess.blocks else frozenset()
     outcome = _run(root, state, hook, sess.base, args, still)
@@ -158,7 +169,7 @@ def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
         extra["agent"] = agent  # whose claims these are, for `gatekeeper report`
     if outcome.clean:
         session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why="clean", **extra)
-        return {"systemMessage": "gatekeeper: PASSED — the change is clean."}
+        return {"systemMessage": "gatekeeper: PASSED — the change is clean." + _late(base)}
     if outcome.run is not None and outcome.run.verdict == "passed":
         # Nothing the agent can fix: the hook's own command leaves stages out. Let it stop,
         # and never call that clean.

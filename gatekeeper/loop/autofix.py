@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gatekeeper.environment import probe, project_python
 from gatekeeper.errors import GatekeeperError
+from gatekeeper.launch import module_argv
 from gatekeeper.models import RunResult
 from gatekeeper.process import ProcessTimeout, run_process, tail
 
@@ -70,12 +71,10 @@ def _ruff_python(root: Path, configured: str | None) -> Path:
     )
 
 
-def _argv(name: str, python: Path, files: Sequence[str]) -> list[str]:
+def _args(name: str) -> list[str]:
     if name == "ruff":
-        args = ["check", "--fix", "--no-unsafe-fixes", "--force-exclude", "--exit-zero"]
-    else:
-        args = ["format", "--force-exclude"]
-    return [str(python), "-m", "ruff", *args, "--", *files]
+        return ["check", "--fix", "--no-unsafe-fixes", "--force-exclude", "--exit-zero"]
+    return ["format", "--force-exclude"]
 
 
 def apply(
@@ -102,13 +101,15 @@ def apply(
     files: set[str] = set()
     problems: list[str] = []
     for name, paths in todo.items():
-        argv = _argv(name, python, paths)
+        args = _args(name)
+        # Started so that a `ruff.py` in the root cannot stand in for ruff (and rewrite files).
+        argv = module_argv(python, "ruff", [*args, "--", *paths])
         try:
             done = run_process(argv, cwd=root, timeout=TIMEOUT_S, env=env)
         except ProcessTimeout as exc:
             problems.append(f"{name}: {exc}")
             continue
-        ran.append(f"ruff {' '.join(argv[3 : argv.index('--')])} ({len(paths)} files)")
+        ran.append(f"ruff {' '.join(args)} ({len(paths)} files)")
         files.update(paths)
         if done.returncode != 0:
             problems.append(f"{name} exited {done.returncode}: {tail(done.output, 5, 400)}")

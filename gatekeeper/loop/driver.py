@@ -27,7 +27,7 @@ from gatekeeper.change import resolve as resolve_base
 from gatekeeper.config import Config
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.gate import GateRequest, load_config, run_gate
-from gatekeeper.loop import autofix, fixer, handoff, prompt, stall
+from gatekeeper.loop import autofix, fixer, handoff, hookwatch, prompt, stall
 from gatekeeper.models import Finding, RunResult
 from gatekeeper.plugins import PluginSet, load_plugins
 from gatekeeper.reports.json_report import dumps
@@ -146,6 +146,7 @@ class _Driver:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     earlier: list[dict[str, Any]] = field(default_factory=list)
     rung: int = 0
+    hooks: dict[str, str] = field(default_factory=dict)
 
     # -- the gate ----------------------------------------------------------------------------
 
@@ -288,8 +289,14 @@ class _Driver:
             "stuck": stuck,
             "escalated_to": None,
             "workdir": str(workdir),
+            "hooks_changed": hookwatch.changes(self.hooks, hookwatch.fingerprint(self.root)),
         }
         self.notify(self._attempt_line(record))
+        if record["hooks_changed"]:
+            self.notify(
+                "  the fixer changed the gate's own hooks: "
+                f"{', '.join(record['hooks_changed'])} — ending the loop (tamper)"
+            )
         return after, record
 
     @staticmethod
@@ -322,6 +329,7 @@ class _Driver:
 
     def drive(self) -> LoopResult:
         self.start_tree = git.tree_hash(self.root)
+        self.hooks = hookwatch.fingerprint(self.root)
         self.change = resolve_base(self.root, self.req.base)
         self.earlier = [
             r for r in ledger.read(self.state, kind="attempt") if r.get("loop_id") != self.loop_id
@@ -342,7 +350,7 @@ class _Driver:
                 self.keep(self._autofix_only(run, attempt, auto))
                 break
             run, record = self.run_fixer(run, attempt, auto)
-            stop = self.terminal(run)
+            stop = "tamper" if record["hooks_changed"] else self.terminal(run)
             if stop is None and record["stuck"] and not self.escalate(record):
                 stop = "stuck"
             self.keep(record)

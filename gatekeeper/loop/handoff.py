@@ -19,7 +19,7 @@ MAX_ITEMS = 10
 _WHY = {
     "stuck": "every fixer stalled",
     "budget": "the budget (attempts or minutes) ran out",
-    "tamper": "a fixer silenced a check instead of fixing the code",
+    "tamper": "a fixer silenced a check instead of fixing the code, or changed the gate's hooks",
 }
 
 
@@ -58,6 +58,10 @@ def summary(
         "Fixers tried:",
         *_fixers(attempts),
     ]
+    hooks = sorted({h for a in attempts for h in a.get("hooks_changed") or ()})
+    if hooks:
+        lines += ["", "The gate's own hooks were changed by a fixer (restore them):"]
+        lines += [f"- {h}" for h in hooks]
     tampering = [f for s in run.stages if s.name == "tamper" for f in s.findings]
     if tampering:
         lines += ["", "Tampering to undo first:"]

@@ -88,7 +88,7 @@ def check_push(
     from gatekeeper.state import state_dir
 
     state = state_dir(root)
-    snapshot.sweep(root, state)
+    snapshot.sweep(root)
     for skip in skipped:
         say(options, f"{skip.ref}: {skip.reason}")
     if not checks:
@@ -110,14 +110,16 @@ def check_push(
 
 
 def check_commit(root: Path, check: Check, state: Path, options: PushOptions) -> int:
-    """Run the gate on one commit, in place or in a snapshot, and print its report."""
+    """Run the gate on one commit, in a snapshot of it, and print its report."""
     base = options.base or check.base
     why = f"changes since {options.base}" if options.base else check.why
     scope = "all files (--all-files)" if options.all_files else why
     refs = ", ".join(check.refs)
-    with snapshot.tree_of(root, check.commit, state) as (tree, isolated):
-        where = "in a temporary worktree" if isolated else "in place"
-        say(options, f"checking commit {check.commit[:12]} ({refs}): {scope}, {where}")
+    with snapshot.tree_of(root, check.commit) as tree:
+        say(
+            options,
+            f"checking commit {check.commit[:12]} ({refs}): {scope}, in a temporary worktree",
+        )
         code = _gate(tree, options, state, base=base, head=check.commit, why=why)
     say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
     return code

@@ -26,6 +26,10 @@ _TEMPLATE = """\
 # reinstall overwrites this file. It runs the gate on every commit being pushed.
 python={python}
 chained={chained}
+# `python -m gatekeeper` would put the repository root first on the path, where a
+# `gatekeeper.py` of the pushed code could stand in for the gate: start it without that.
+safe='import runpy, sys; sys.path[:] = [p for p in sys.path if p not in ("", ".")]'
+start="$safe; runpy.run_module('gatekeeper', run_name='__main__', alter_sys=True)"
 blocked() {{
     echo "gatekeeper: $1" >&2
     echo "gatekeeper: the push is blocked because it could not be checked." >&2
@@ -35,19 +39,19 @@ blocked() {{
 }}
 [ -x "$python" ] || blocked "the interpreter $python is missing" \\
     "reinstall gatekeeper, then run 'gatekeeper install --force' in this repository"
-"$python" -c 'import gatekeeper.hooks.pre_push' 2>/dev/null || blocked \\
+"$python" -c "$safe; import gatekeeper.hooks.pre_push" 2>/dev/null || blocked \\
     "gatekeeper cannot be imported by $python" \\
     "run '$python -m pip install gatekeeper-gate', or run 'gatekeeper install --force' \\
 from the environment that has gatekeeper"
 if [ -z "$chained" ]; then
-    exec "$python" -m gatekeeper hook pre-push "$@"
+    exec "$python" -c "$start" hook pre-push "$@"
 fi
 # Chained: the hook that was here before runs first, with the same arguments and input.
 refs=$(cat)
 "$chained" "$@" <<GATEKEEPER_REFS || exit $?
 $refs
 GATEKEEPER_REFS
-exec "$python" -m gatekeeper hook pre-push "$@" <<GATEKEEPER_REFS
+exec "$python" -c "$start" hook pre-push "$@" <<GATEKEEPER_REFS
 $refs
 GATEKEEPER_REFS
 """

@@ -105,6 +105,15 @@ def default_branch(root: Path, remote: str) -> str | None:
     return None
 
 
+def local_default_branch(root: Path) -> str | None:
+    """The local default branch (``init.defaultBranch``, else main/master/trunk), if any."""
+    configured = git.git(root, "config", "--get", "init.defaultBranch", check=False).strip()
+    for name in (configured, "main", "master", "trunk"):
+        if name and commit_of(root, f"refs/heads/{name}"):
+            return f"refs/heads/{name}"
+    return None
+
+
 def merge_base(root: Path, a: str, b: str) -> str | None:
     """The best common ancestor of ``a`` and ``b``, or None for unrelated histories."""
     return git.git(root, "merge-base", a, b, check=False).strip() or None
@@ -119,13 +128,17 @@ def base_for(root: Path, remote: str, ref: PushedRef, commit: str) -> tuple[str 
             fork = merge_base(root, old, commit)
             if fork is not None:
                 return fork, f"since {fork[:10]} (what {remote} has)"
-    branch = default_branch(root, remote)
-    if branch is not None:
-        fork = merge_base(root, branch, commit)
-        if fork is not None:
-            short = branch.removeprefix("refs/remotes/")
-            return fork, f"since {fork[:10]} (merge-base with {short})"
-    return None, f"everything ({remote} has no branch to compare with)"
+    for branch in (default_branch(root, remote), local_default_branch(root)):
+        fork = merge_base(root, branch, commit) if branch else None
+        # The tip itself is no base: a change compared with itself hides everything.
+        if branch and fork is not None and fork != commit:
+            short = branch.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+            where = short if branch.startswith("refs/remotes/") else f"local {short}"
+            return fork, f"since {fork[:10]} (merge-base with {where})"
+    return None, (
+        f"everything; NOTHING COULD BE COMPARED ({remote} has no branch to compare with and "
+        "no local default branch forks from this commit): the tamper guard checks nothing"
+    )
 
 
 def plan_checks(

@@ -1,9 +1,14 @@
-"""Check a commit exactly as committed: in place when the working tree is that commit, else
-in a temporary detached ``git worktree`` that is always removed.
+"""Check a commit exactly as committed: in a temporary detached ``git worktree`` of it, with its
+submodules, that is always removed.
 
-Snapshots live under the repository's state directory (``.gatekeeper/snapshots/``) rather
-than the system temp dir: tool caches there are shared with ordinary runs, and a snapshot left
-by a process that was killed outright (SIGKILL, power loss) is swept by the next push.
+The pushed commit is always checked in a snapshot, never in place: a clean ``git status``
+still hides files marked ``--skip-worktree`` or ``assume-unchanged``, files ignored through
+``.git/info/exclude`` (a ``conftest.py``), and stale bytecode, any of which would decide the
+verdict instead of the commit. Snapshots live in the user's state directory, outside the
+repository: inside it, tools that search the parent directories for their configuration
+(pytest's rootdir and ini file, ruff's hierarchical settings) would find the working tree's
+files. A snapshot left by a process that was killed outright (SIGKILL, power loss) is swept by
+the next push.
 """
 
 from __future__ import annotations
@@ -19,13 +24,10 @@ from types import FrameType
 
 from gatekeeper import git
 from gatekeeper.process import kill_all
+from gatekeeper.push import submodules
+from gatekeeper.userstate import forget_bytecode, user_state_dir
 
 SNAPSHOTS = "snapshots"
-
-
-def clean_in_place(root: Path, commit: str) -> bool:
-    """True when ``root``'s HEAD is ``commit`` and nothing is modified, staged or untracked."""
-    return git.head_sha(root) == commit and not git.is_dirty(root)
 
 
 def _alive(pid: int) -> bool:
@@ -38,13 +40,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep(root: Path, state: Path) -> None:
+def snapshots_dir() -> Path:
+    """Where snapshots are made: ``snapshots/`` in the user's state directory."""
+    return user_state_dir() / SNAPSHOTS
+
+
+def sweep(root: Path) -> None:
     """Remove snapshots whose owning process is gone, and git's records of them."""
-    base = state / SNAPSHOTS
+    base = snapshots_dir()
     if base.is_dir():
         for entry in base.iterdir():
             pid = entry.name.split("-", 1)[0]
             if pid.isdigit() and not _alive(int(pid)):
+                forget_bytecode(entry / "tree")
                 shutil.rmtree(entry, ignore_errors=True)
     git.git(root, "worktree", "prune", check=False)
 
@@ -70,9 +78,13 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def checkout(root: Path, commit: str, state: Path) -> Iterator[Path]:
-    """A detached worktree of ``commit``; removed on exit, also on failure or interruption."""
-    base = state / SNAPSHOTS
+def checkout(root: Path, commit: str, where: Path | None = None) -> Iterator[Path]:
+    """A detached worktree of ``commit`` with its submodules, made in ``where`` (default:
+    :func:`snapshots_dir`); removed on exit, also on failure or interruption.
+
+    :raises GatekeeperError: a submodule's commit is not available here.
+    """
+    base = where or snapshots_dir()
     base.mkdir(parents=True, exist_ok=True)
     with terminate_as_interrupt():
         holder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
@@ -90,20 +102,19 @@ def checkout(root: Path, commit: str, state: Path) -> Iterator[Path]:
                 str(tree),
                 commit,
             )
+            submodules.populate(tree, root)
             yield tree
         finally:
             # Tools may still be writing into the tree when we are interrupted: stop them first.
             kill_all()
             git.git(root, "worktree", "remove", "--force", str(tree), check=False)
+            forget_bytecode(tree)
             shutil.rmtree(holder, ignore_errors=True)
             git.git(root, "worktree", "prune", check=False)
 
 
 @contextlib.contextmanager
-def tree_of(root: Path, commit: str, state: Path) -> Iterator[tuple[Path, bool]]:
-    """Where to check ``commit``: ``(root, False)`` in place, or ``(snapshot, True)``."""
-    if clean_in_place(root, commit):
-        yield root, False
-        return
-    with checkout(root, commit, state) as tree:
-        yield tree, True
+def tree_of(root: Path, commit: str) -> Iterator[Path]:
+    """Where to check ``commit``: always a fresh snapshot of it (see the module docstring)."""
+    with checkout(root, commit) as tree:
+        yield tree

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from gatekeeper.formats import ReportOptions
+from gatekeeper.guard.words import broken
 from gatekeeper.models import Finding, RunResult, StageResult
 from gatekeeper.process import clip
 from gatekeeper.reports import existing
@@ -19,8 +20,8 @@ from gatekeeper.reports.grouping import Folded, by_file
 MIN_CHARS = 600  # below this not even the headline and the left-out line fit
 INSTRUCTIONS = (
     "Fix each item at its location, then run `gatekeeper verify`. Do not silence "
-    "checks: a new `# noqa`, `# type: ignore`, skip marker, deleted test or loosened "
-    "config is itself reported as a finding."
+    "checks: the code is checked under the base's rules without the comments you added, "
+    "and the base's tests, as they were, are the specification."
 )
 
 
@@ -175,6 +176,10 @@ def render(run: RunResult, options: ReportOptions) -> str:
         return passed_report(run)[:cap]
     note = existing.agent_note(run)
     head = [headline(run), "", INSTRUCTIONS, *(["", *note] if note else [])]
+    invariants = broken(run.findings)
+    if invariants:
+        head += ["", "## Invariants this change broke (undo the cheat, then fix the code)"]
+        head += invariants
     errors = [s for s in run.stages if s.status == "error"]
     if errors:
         snippet = min(800, cap // (3 * len(errors)) - 100)

@@ -139,9 +139,19 @@ def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) 
         out += [stage_line(s, color) for s in judged]
     out += error_details(run, color)
     out += findings_by_file(run, color)
+    out += environment_lines(run)
     old = existing.collapsed(run)
     out += ["", *(paint(line, "2", color) for line in old)] if old else []
     line = existing.base_line(run)
     out += ["", line] if line else []
     out += [summary(run, color)] if line else ["", summary(run, color)]
     return "\n".join(out) + "\n"
+
+
+def environment_lines(run: RunResult) -> list[str]:
+    """What changed in the project interpreter's environment since the last run with it."""
+    changed = list(run.environment.get("changed") or ())
+    if not changed:
+        return []
+    head = f"note: the environment of {run.environment.get('python')} changed since the last run:"
+    return ["", head, *(f"  {line}" for line in changed)]

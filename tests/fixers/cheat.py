@@ -1,6 +1,8 @@
 """A fixer that silences the check instead of fixing the code; the mode says how.
 
-Modes: type-ignore, noqa, skip, delete, mypy-ignore-errors.
+Modes: type-ignore, noqa, skip, delete, mypy-ignore-errors; and two no pattern list knew:
+expected (the test's expected value changed to match the bug), ruff-toml (a new ruff.toml,
+which wins over pyproject's [tool.ruff], ignoring the rule).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def main() -> int:
     elif mode == "mypy-ignore-errors":
         with Path("pyproject.toml").open("a", encoding="utf-8") as handle:
             handle.write("\n[tool.mypy]\nignore_errors = true\n")
+    elif mode == "expected":
+        replace_in("tests/test_calc.py", "assert add(1, 2) == 3", "assert add(1, 2) == -1")
+    elif mode == "ruff-toml":
+        Path("ruff.toml").write_text('[lint]\nignore = ["F841"]\n', encoding="utf-8")
     else:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2

@@ -1,0 +1,130 @@
+"""Invariant 5: code the change adds is within reach of every stage that checks code.
+
+Moving a broken function into a directory no stage looks at (``scripts/`` outside mypy's
+targets, a path the gate's ``exclude`` drops) makes every check pass without fixing anything.
+A Python file the change adds, or adds lines to, must be checked by each code-checking stage
+of the run: not dropped by the gate's ``exclude``, within the tool's own file selection
+(``Stage.selection``, read from the tool's configuration) and under the stage's ``paths``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gatekeeper import git
+from gatekeeper.guard import hybrid
+from gatekeeper.models import Finding
+from gatekeeper.stage import Stage, matches
+
+if TYPE_CHECKING:
+    from gatekeeper.gate import Plan
+
+HINT = (
+    "move the code into a package the stages check, or have a person add its path to the "
+    "stage's targets in the base's configuration"
+)
+
+
+def _under(path: str, targets: Sequence[str]) -> bool:
+    return any(
+        t in ("", ".") or path == t.rstrip("/") or path.startswith(t.rstrip("/") + "/")
+        for t in targets
+    )
+
+
+def _checks_code(stage: Stage) -> bool:
+    if stage.judges_change:
+        return False
+    return stage.selection is not None or (stage.file_local and matches("x.py", stage.patterns))
+
+
+def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
+    """path -> why each code-checking stage of ``the_plan`` does not check it (only misses).
+
+    A stage checks a file when the gate's ``exclude`` keeps it, the tool's own selection
+    (``Stage.selection``: its config's files/include/exclude) takes it, and the stage's
+    configured ``paths`` (if any) contain it.
+    """
+    excluded = [str(p) for p in the_plan.config.get("exclude")]
+    out: dict[str, list[str]] = {}
+    for name in the_plan.order:
+        reg = the_plan.registered[name]
+        stage = reg.stage
+        decided = the_plan.decided.get(name)
+        if not _checks_code(stage) or (decided and decided.extra.get("skip_kind") != "scope"):
+            continue
+        chosen = stage.selection(the_plan.root, the_plan.layout) if stage.selection else None
+        configured = [str(p) for p in the_plan.config.stage(name).get("paths") or []]
+        for path in paths:
+            why = ""
+            if excluded and matches(path, excluded):
+                why = f"{name}: the gate's exclude drops it"
+            elif chosen is not None and not chosen(path):
+                why = f"{name}: outside the files it checks (its targets, its config's files)"
+            elif configured and not _under(path, configured):
+                why = f"{name}: checks only {', '.join(configured[:4])}"
+            if why:
+                out.setdefault(path, []).append(why)
+    return out
+
+
+def code_paths(changed: Mapping[str, str]) -> list[str]:
+    """Python files the change adds or modifies that are neither tests nor rule files."""
+    return sorted(
+        p
+        for p, status in changed.items()
+        if status != "D"
+        and p.endswith(".py")
+        and not hybrid.is_test_file(p)
+        and not hybrid.is_rule_file(p)
+    )
+
+
+def _first_added_line(root: Path, base: str, tree: str, path: str, status: str) -> int:
+    """The first non-blank line the change added to ``path`` (0: it added nothing)."""
+    now = git.git(root, "cat-file", "-p", f"{tree}:{path}", check=False)
+    old = None if status == "A" else git.git(root, "cat-file", "-p", f"{base}:{path}", check=False)
+    lines = now.splitlines()
+    for n in sorted(hybrid.added_lines(old, now)):
+        if lines[n - 1].strip() and not lines[n - 1].lstrip().startswith("#"):
+            return n
+    return 0
+
+
+def unchecked(
+    root: Path,
+    base: str,
+    tree: str,
+    changed: Mapping[str, str],
+    misses: Mapping[str, list[str]],
+) -> list[Finding]:
+    """Findings for added code that some code-checking stage does not reach."""
+    out = []
+    for path, why in sorted(misses.items()):
+        status = changed.get(path)
+        if status is None:
+            continue
+        line = _first_added_line(root, base, tree, path, status)
+        if not line:
+            continue  # the change only deleted or blanked lines here
+        stages = ", ".join(w.split(":", 1)[0] for w in why)
+        out.append(
+            Finding(
+                stage="tamper",
+                tool="tamper",
+                rule="tamper-unchecked-code",
+                path=path,
+                line=line,
+                column=0,
+                message=(
+                    f"invariant 5 (added code is checked): {path} gets code from this change "
+                    f"but is not checked by {stages} ({'; '.join(why)})"
+                ),
+            )
+        )
+    return out
+
+
+__all__ = ["HINT", "code_paths", "missing", "unchecked"]
