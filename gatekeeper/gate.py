@@ -257,11 +257,15 @@ class _Planner:
             return
         self.plan.order.append(stage.name)
         if stage.name in self.skips:
+            # Named on the command line, the person chose it; set in the environment, it is
+            # ambient (a forgotten export): the loop and the Stop hook never call that clean.
+            source = "flag" if stage.name in self.request.skip else "env"
             return self._decide(
                 stage,
                 "skipped",
                 "skipped on request (--skip / GATEKEEPER_SKIP)",
                 skip_kind=REQUEST_SKIP,
+                skip_source=source,
             )
         python = self._interpreter(stage)
         if python is None:

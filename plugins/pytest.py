@@ -310,10 +310,10 @@ def run(ctx: StageContext) -> list[Finding]:
     """
     if ctx.fast_path:
         return fast_path(ctx)
-    collect = ctx.trigger in select.ATTEMPT_TRIGGERS and select.testmon_usable(ctx)
-    if collect:
+    if select.should_build(ctx):
         try:
-            # Record which code each test runs, for the next attempt's selection.
+            # Record which code each test runs, once: coverage tracing slows this one run
+            # (3.6x on more-itertools); the fast path's own runs keep the data current after.
             return _full(ctx, ["--testmon-noselect"], _testmon_env(ctx))
         except StageError:
             # Broken by testmon (say, data it cannot read)? Without it the run decides alone.

@@ -178,8 +178,9 @@ class _Driver:
         if run.verdict == "passed" and run.left_out:
             # Clean means every stage ran: a stage left out vouches for nothing.
             self.notify(
-                f"not clean: {', '.join(run.left_out)} left out on request (--skip / "
-                "GATEKEEPER_SKIP); turn a stage off in config to leave it out on purpose"
+                f"not clean: {', '.join(run.left_out)} left out by GATEKEEPER_SKIP; unset it, "
+                "or leave the stage out on purpose (`--skip NAME` on the loop's command line, "
+                "or `enabled = false` in the config)"
             )
             return "error"
         if run.verdict == "passed":
