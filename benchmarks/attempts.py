@@ -42,8 +42,8 @@ from bench import Project, clear, lpt, machine, sh, timed, tool_commands
 PLANTS = {
     "more-itertools": (
         "more_itertools/recipes.py",
-        "    return list(islice(iterable, n))",
-        "    return list(islice(iterable, n + 1))",
+        "    powers = reversed(range(1, n))",
+        "    powers = reversed(range(0, n))",
     ),
     "self": (
         "plugins/radon.py",
@@ -148,6 +148,11 @@ Rows = dict[str, list[float]]
 
 
 def run_project(p: Project, runs: int, workdir: Path) -> Rows:
+    config = p.root / "pyproject.toml"
+    if "[tool.gatekeeper]" not in config.read_text():
+        # A loaded shared machine must not turn a slow suite into a timed-out stage.
+        config.write_text(config.read_text() + "\n[tool.gatekeeper]\ntimeout = 3600\n")
+        sh(["git", "commit", "-q", "-am", "benchmark: generous stage timeout"], cwd=p.root)
     env = p.env
     caches = p.root.parent / "tool-caches"
     tool_env = {**env, "RUFF_CACHE_DIR": str(caches / "ruff"), "PYTHONDONTWRITEBYTECODE": "1"}

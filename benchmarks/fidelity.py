@@ -341,12 +341,12 @@ def alone_ty(p: Project, t: Tools) -> set[Key] | None:
 
 
 def alone_pytest(p: Project, t: Tools) -> set[Key] | None:
-    if (
-        not discover(p.root).tests
-        and not list(p.root.glob("test*.py"))
-        and not list(p.root.glob("src/test*.py"))
+    listing = sh(["git", "ls-files"], p.root).stdout.split()
+    names = [Path(f).name for f in listing]
+    if not any(
+        (n.startswith("test") and n.endswith(".py")) or n.endswith("_test.py") for n in names
     ):
-        return None
+        return None  # no tests: nothing to run the project's way
     deselect = [a for d in p.spec.deselect for a in ("--deselect", d)]
     done = sh(
         [p.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", *deselect],
@@ -467,10 +467,17 @@ def compare(p: Project, t: Tools) -> list[Row]:
     return rows
 
 
+def _key(k: Key) -> str:
+    """``path:line rule``; a test id alone; a whole file as its path."""
+    if k[1]:
+        return f"{k[0]}:{k[1]} {k[2]}"
+    return k[2] if not k[0] or k[2].startswith(k[0]) else f"{k[0]} ({k[2]})"
+
+
 def show(keys: list[Key]) -> str:
     if not keys:
         return "—"
-    shown = ", ".join(f"{k[0]}:{k[1]} {k[2]}" if k[1] else f"{k[2]}" for k in keys[:3])
+    shown = ", ".join(_key(k) for k in keys[:3])
     return shown + (f" (+{len(keys) - 3})" if len(keys) > 3 else "")
 
 

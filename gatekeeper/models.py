@@ -178,14 +178,17 @@ class RunResult:
 
     @property
     def left_out(self) -> tuple[str, ...]:
-        """Stages that should have run and were skipped on request (--skip, GATEKEEPER_SKIP).
+        """Stages that should have run and were left out by ``GATEKEEPER_SKIP``: skipped by
+        the environment, not by the command (``--skip``, ``--stage``) the person typed.
 
         A run with any cannot be called clean by the loop or the Stop hook.
         """
         return tuple(
             s.name
             for s in self.stages
-            if s.status == "skipped" and s.extra.get("skip_kind") == "request"
+            if s.status == "skipped"
+            and s.extra.get("skip_kind") == "request"
+            and s.extra.get("skip_source") == "env"
         )
 
     @property

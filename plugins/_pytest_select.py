@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gatekeeper import StageContext, StageError
 
-#: Triggers whose full runs record testmon's data: the runs an attempt's selection follows.
+#: Triggers whose first full run records testmon's data: the runs an attempt's selection serves.
 ATTEMPT_TRIGGERS = ("loop", "agent")
 LAST_FAILED = "last-failed.json"
 DATAFILE = "testmondata"
@@ -92,6 +92,20 @@ def testmon_usable(ctx: StageContext) -> bool:
     except StageError:  # a timeout or a missing interpreter: select nothing by it
         return False
     return done.returncode == 0
+
+
+def should_build(ctx: StageContext) -> bool:
+    """Whether this full run records testmon's data: an attempt's run, when there is none.
+
+    Tracing coverage makes a run several times slower (3.6x CPU on more-itertools), so only
+    the first full run of an attempt pays it. After that the data stays right by content:
+    testmon keeps each test's dependencies with their checksums, and the fast path re-runs
+    (and re-records) every test whose dependencies changed, so the full runs that confirm a
+    verdict run plain pytest.
+    """
+    if ctx.trigger not in ATTEMPT_TRIGGERS or data_ready(ctx):
+        return False
+    return testmon_usable(ctx)
 
 
 def data_ready(ctx: StageContext) -> bool:

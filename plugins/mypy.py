@@ -22,6 +22,7 @@ Any other line is not understood, and an error of the stage.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
@@ -188,9 +189,40 @@ def run(ctx: StageContext) -> list[Finding]:
 
 
 def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
-    """Files beyond sources and config that change mypy's verdict: ``py.typed`` markers (a
-    package without one is not type checked when imported from an installed copy)."""
-    return StageInputs(config=tuple(f for f in listed if PurePosixPath(f).name == "py.typed"))
+    """Files that change mypy's verdict wherever they sit, even outside the files it checks.
+
+    ``py.typed`` markers (a package without one is not type checked when imported from an
+    installed copy), the stub and source directories of ``mypy_path``, and the plugins its
+    config loads (``plugins = tools/check.py`` or ``pkg.mypy_plugin``).
+    """
+    config = _selection.mypy_config(root)
+    settings = config.settings if config else {}
+    found = {f for f in listed if PurePosixPath(f).name == "py.typed"}
+    for entry in _listed(settings.get("mypy_path")):
+        where = posixpath.normpath(entry.replace("$MYPY_CONFIG_FILE_DIR", ".").strip())
+        found.update(f for f in listed if where == "." or f.startswith(f"{where}/"))
+    for plugin in _listed(settings.get("plugins")):
+        name = plugin.partition(":")[0].strip()
+        if name.endswith(".py") or "/" in name:
+            candidates = [name.removeprefix("./")]
+        else:
+            path = name.replace(".", "/")
+            candidates = [
+                f"{base}{path}{tail}" for base in ("", "src/") for tail in (".py", "/__init__.py")
+            ]
+        found.update(c for c in candidates if c in listed)
+    return StageInputs(config=tuple(sorted(found)))
+
+
+def _listed(value: Any) -> list[str]:
+    """A mypy setting that is a list, or (in ini files) a comma- or colon-separated string."""
+    if isinstance(value, str):
+        return [
+            v.strip() for v in value.replace(":", ",").replace("\n", ",").split(",") if v.strip()
+        ]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return []
 
 
 def selection(root: Path, layout: Layout) -> Callable[[str], bool] | None:

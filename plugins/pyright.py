@@ -144,21 +144,23 @@ def zero_config(root: Path) -> tuple[bool, str]:
 
 
 def inputs(root: Path, listed: Sequence[str]) -> StageInputs:
-    """The config files pyright's ``extends`` chain reads (each relative to the one naming it)."""
+    """The config files pyright's ``extends`` chain reads (each relative to the one naming it),
+    and the stubs under its ``stubPath`` (``typings`` by default), even outside ``include``."""
     config = _selection.pyright_config(root)
     settings, where = (config.settings, root) if config else ({}, root)
-    found: list[str] = []
-    while isinstance(settings.get("extends"), str) and len(found) < 32:
+    stubs = str(settings.get("stubPath") or "typings").strip("/").removeprefix("./")
+    chain: list[str] = []
+    while isinstance(settings.get("extends"), str) and len(chain) < 32:
         path = (where / settings["extends"]).resolve()
         try:
             rel = path.relative_to(root.resolve()).as_posix()
         except ValueError:
             break  # outside the repository
-        if rel in found or not path.is_file():
+        if rel in chain or not path.is_file():
             break
-        found.append(rel)
+        chain.append(rel)
         settings, where = _selection.jsonc(path), path.parent
-    return StageInputs(config=tuple(found))
+    return StageInputs(config=tuple([*chain, *(f for f in listed if f.startswith(f"{stubs}/"))]))
 
 
 @gatekeeper.hookimpl

@@ -23,6 +23,7 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
+from . import _coverage
 from . import _pytest_select as select
 
 REPORTER_SOURCE = Path(__file__).parent / "_pytest_report" / "gatekeeper_pytest_report.py"
@@ -310,10 +311,10 @@ def run(ctx: StageContext) -> list[Finding]:
     """
     if ctx.fast_path:
         return fast_path(ctx)
-    collect = ctx.trigger in select.ATTEMPT_TRIGGERS and select.testmon_usable(ctx)
-    if collect:
+    if select.should_build(ctx):
         try:
-            # Record which code each test runs, for the next attempt's selection.
+            # Record which code each test runs, once: coverage tracing slows this one run
+            # (3.6x on more-itertools); the fast path's own runs keep the data current after.
             return _full(ctx, ["--testmon-noselect"], _testmon_env(ctx))
         except StageError:
             # Broken by testmon (say, data it cannot read)? Without it the run decides alone.
@@ -322,7 +323,14 @@ def run(ctx: StageContext) -> list[Finding]:
 
 
 def _full(ctx: StageContext, extra: list[str], env: dict[str, str] | None) -> list[Finding]:
+    # Coverage of the changed files for the test-quality stage, from this same run.
+    measuring = _coverage.prepare(ctx)
+    if measuring:
+        env = {**(env or {}), **measuring.env()}
+        extra = [*measuring.plugin_args(), *extra]
     data, code, output = _pytest(ctx, [*extra, *ctx.args, *ctx.paths], env)
+    if measuring:
+        _coverage.publish(ctx, measuring)
     tell_counts(ctx, data)
     findings = parse(ctx, data)
     judge(data, findings, code, output)
@@ -428,7 +436,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
                 "tox.ini",
                 "conftest.py",
             ),
-            options={"strict_skips": False},
+            # coverage: measure the changed project files (read by the test-quality stage).
+            options={"strict_skips": False, "coverage": True},
             cacheable=True,
             fast_path=True,
         )

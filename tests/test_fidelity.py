@@ -328,7 +328,13 @@ def test_from_the_top_each_project_is_gated_and_a_change_scoped_to_its_projects(
     scoped = monorepo.gate("run", "--stage", "mypy", "--base", base, "--format", "json")
     monorepo.git("checkout", "--", ".")
     status = {s["name"]: s["status"] for s in scoped.json["stages"]}
-    assert status == {"backend:mypy": "passed", "libs/util:mypy": "skipped"}
+    # the tamper guard judges each project's change too, with the project's own paths
+    assert status == {
+        "backend:mypy": "passed",
+        "backend:tamper": "passed",
+        "libs/util:mypy": "skipped",
+        "libs/util:tamper": "passed",
+    }
     assert "2 gated one by one: backend, libs/util" in monorepo.gate("doctor").stdout
 
 
@@ -341,3 +347,12 @@ def test_python_code_outside_every_project_is_still_checked_from_the_top(monorep
         assert projects(monorepo.path) == ["", "backend", "libs/util"]
     finally:
         (monorepo.path / "tools" / "release.py").unlink()
+
+
+def test_the_new_checkers_suppressions_count_as_type_ignores_for_the_tamper_guard():
+    from gatekeeper_plugins import _tamper_source as source
+
+    text = (
+        "a = 1  # pyright: ignore[reportAny]\nb = 2  # ty: ignore\nc = 3  # basedpyright: ignore\n"
+    )
+    assert [m.rule for m in source.new_marks("", text)] == ["tamper-type-ignore"] * 3

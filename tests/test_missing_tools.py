@@ -72,6 +72,8 @@ def test_a_tool_missing_from_the_project_is_an_error_with_the_install_command(
     assert sorted(result.json["off_by_config"]) == ["build", "radon"]
     text = repo.gate("run")
     assert "2 stages off by config" in text.stdout
+    agent = repo.gate("run", "--format", "agent")
+    assert "(2 stages off by config)" in agent.stdout.splitlines()[0]
     assert "skipped" not in text.stdout
 
 
@@ -125,7 +127,7 @@ def test_the_loop_never_ends_clean_with_a_stage_left_out(clean: GateRepo) -> Non
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.json["stop_reason"] == "error"
-    assert "pytest left out on request" in done.stderr
+    assert "pytest left out by GATEKEEPER_SKIP" in done.stderr
 
 
 def test_the_stop_hook_never_calls_a_run_with_a_stage_left_out_clean(clean: GateRepo) -> None:

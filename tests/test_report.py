@@ -486,6 +486,18 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
             }
         ),
         json.dumps({"kind": "a-kind-from-the-future", "id": "f"}),
+        # passed, but with stages skipped on request: the hook never calls that clean
+        json.dumps(
+            {
+                "kind": "hook",
+                "id": "i",
+                "ts": when,
+                "session_id": "S2",
+                "decision": "stop",
+                "why": "passed without mypy (left out on request)",
+                "verdict": "passed",
+            }
+        ),
         # a loop still running (attempts, no end yet) and one that found nothing to fix
         json.dumps(
             {
@@ -539,12 +551,13 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     assert fig["records"] == {
         "a-kind-from-the-future": 1,
         "attempt": 2,
-        "hook": 1,
+        "hook": 2,
         "loop": 3,
         "run": 1,
         "unusable": 1,
     }
-    assert fig["yield"]["overall"]["units"] == 2
+    assert _yield(3, 2, 2).items() <= fig["yield"]["overall"].items()
+    assert _row(fig["latest"], id="S2")["outcome"] == "partial"
     assert fig["yield"]["not_counted"] == {"nothing_to_fix": 1, "running": 1}
     assert _row(fig["latest"], id="L2")["outcome"] == "running"
     assert [(r["rule"], r["findings"], r["unmarked"]) for r in fig["failures"]["rules"]] == [
@@ -553,3 +566,13 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     html = page.read_text(encoding="utf-8")
     assert HOSTILE not in html and "<img src=x" not in html and "<b>E1</b>" not in html
     assert "&lt;/script&gt;&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
+    # outside a repository, without --ledger: one line that says how to name one
+    here = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "report"],
+        cwd=tmp_path,
+        env=isolated_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+    )
+    assert here.returncode == 2 and "--ledger PATH" in here.stderr
+    assert "Traceback" not in here.stderr

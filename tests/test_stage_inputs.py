@@ -153,7 +153,9 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
 
     files = {
         "pyproject.toml": '[tool.ruff]\nextend = "configs/base.toml"\n'
-        '[tool.pyright]\nextends = "configs/pyright-base.json"\n',
+        '[tool.pyright]\nextends = "configs/pyright-base.json"\n'
+        '[tool.mypy]\nfiles = ["src"]\nmypy_path = "$MYPY_CONFIG_FILE_DIR/stubs"\n'
+        'plugins = ["tools/check.py", "pkg.mypy_plugin"]\n',
         "configs/base.toml": 'extend = "shared.toml"\nextend-include = ["scripts/**/*.pyw"]\n',
         "configs/shared.toml": 'include = ["src/**/*.py"]\n',
         "configs/pyright-base.json": '{\n  // comments are allowed\n  "extends": "strict.json"\n}',
@@ -161,6 +163,10 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
         "sub/ruff.toml": 'extend = "../configs/sub.toml"\n',
         "configs/sub.toml": "",
         "src/pkg/py.typed": "",
+        "stubs/vendor/__init__.pyi": "",
+        "typings/lib/__init__.pyi": "",
+        "tools/check.py": "",
+        "src/pkg/mypy_plugin.py": "",
         "ci/types.ini": "[mypy]\n",
     }
     for rel, text in files.items():
@@ -174,8 +180,15 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
     assert pyright_stage.inputs(tmp_path, listed).config == (
         "configs/pyright-base.json",
         "configs/strict.json",
+        "typings/lib/__init__.pyi",
     )
-    assert mypy_stage.inputs(tmp_path, listed).config == ("src/pkg/py.typed",)
+    # Outside mypy's own `files`, yet each changes its verdict: stubs, plugins, markers.
+    assert mypy_stage.inputs(tmp_path, listed).config == (
+        "src/pkg/mypy_plugin.py",
+        "src/pkg/py.typed",
+        "stubs/vendor/__init__.pyi",
+        "tools/check.py",
+    )
     args = ["--config-file", "ci/types.ini", "--strict", "-c=ci/types.ini", "missing.ini"]
     assert _files_named_in(tmp_path, args) == ["ci/types.ini", "ci/types.ini"]
     # A config that does not parse adds nothing (ruff reports it); a loop ends.
@@ -187,3 +200,24 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
     )
     (tmp_path / "pyproject.toml").write_text("[tool.ruff\n")
     assert _ruff_config.lint_inputs(tmp_path, listed).patterns == _ruff_config.DEFAULT_INCLUDE
+
+
+def test_a_change_to_stubs_outside_mypy_s_own_files_runs_mypy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """``files = ["src"]`` selects what mypy checks, not what it reads: its stubs decide too."""
+    tmp = tmp_path_factory.mktemp("stubs")
+    repo = make_repo(tmp / "repo", tmp / "home")
+    repo.write(
+        "pyproject.toml",
+        '[project]\nname = "app"\nversion = "0.1"\n\n'
+        '[tool.mypy]\nfiles = ["src"]\nmypy_path = "stubs"\n',
+    )
+    repo.write("stubs/vendor/__init__.pyi", "def answer() -> int: ...\n")
+    repo.write("src/app/__init__.py", "from vendor import answer\n\nX: int = answer()\n")
+    repo.commit("typed against a local stub")
+    repo.write("stubs/vendor/__init__.pyi", "def answer() -> str: ...\n")
+    repo.commit("the stub changes")
+    result = repo.gate("run", "--stage", "mypy", "--base", "HEAD~1", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert _stage(result, "mypy") == "failed"

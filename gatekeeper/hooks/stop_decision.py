@@ -38,7 +38,7 @@ class Outcome:
 
     @property
     def clean(self) -> bool:
-        """Passed with every stage run: a stage left out on request vouches for nothing."""
+        """Passed with every stage run: a stage the environment left out vouches for nothing."""
         return self.run is not None and self.run.verdict == "passed" and not self.run.left_out
 
     def identity(self) -> frozenset[str]:
@@ -171,15 +171,15 @@ def decide(hook: HookInput, args: argparse.Namespace) -> dict[str, Any]:
         session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why="clean", **extra)
         return {"systemMessage": "gatekeeper: PASSED — the change is clean." + _late(base)}
     if outcome.run is not None and outcome.run.verdict == "passed":
-        # Nothing the agent can fix: the hook's own command leaves stages out. Let it stop,
+        # Nothing the agent can fix: the hook's environment leaves stages out. Let it stop,
         # and never call that clean.
         left = ", ".join(outcome.run.left_out)
-        why = f"passed without {left} (left out on request)"
+        why = f"passed without {left} (left out by GATEKEEPER_SKIP)"
         session.record(state, sess, "stop", run=outcome.run, fingerprints=(), why=why, **extra)
         return {
             "systemMessage": f"gatekeeper: NOT CLEAN — the gate passed without {left} "
-            "(skipped on request: --skip / GATEKEEPER_SKIP); run `gatekeeper verify` for a "
-            "full verdict."
+            "(left out by GATEKEEPER_SKIP in the hook's environment); run `gatekeeper verify` "
+            "for a full verdict."
         }
     identity = outcome.identity()
     why = ""

@@ -23,7 +23,7 @@ from gatekeeper.metrics.units import Step, Unit, agent_label, units
 
 VERSION = 1
 STOP_REASONS = ("clean", "budget", "stuck", "tamper", "error", "interrupted")
-SESSION_OUTCOMES = ("clean", "budget", "stuck", "open", "failed", "error")
+SESSION_OUTCOMES = ("clean", "budget", "stuck", "open", "partial", "failed", "error")
 TOP_STAGES = 15
 TOP_RULES = 25
 LATEST = 50

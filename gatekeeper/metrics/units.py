@@ -169,16 +169,21 @@ def _loop_unit(loop_id: str, end: Loop | None, attempts: list[Attempt]) -> Unit:
 
 
 def session_outcome(last: Decision) -> str:
-    """``open`` while the agent was last sent back; else clean, budget, stuck or the verdict."""
+    """How a session stands after its decision ``last``.
+
+    ``open`` while the agent was last sent back; ``clean`` when the hook said so; ``budget`` or
+    ``stuck`` when it gave up; ``partial`` when the gate passed with stages left out (by
+    ``GATEKEEPER_SKIP``: never clean); else the verdict (``failed``, ``error``).
+    """
     if last.decision == "block":
         return "open"
     why = last.why or ""
-    if last.verdict == "passed" or why == "clean":
+    if why == "clean":
         return "clean"
     for reason in ("budget", "stuck"):
         if why.startswith(reason):
             return reason
-    return last.verdict
+    return "partial" if last.verdict == "passed" else last.verdict
 
 
 def _session_unit(decisions: list[Decision]) -> Unit:

@@ -71,6 +71,9 @@ def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> st
         parts.append(f"{old} existing")
     if held:
         parts.append(f"{held} baselined")
+    if run.off_by_config:
+        off = len(run.off_by_config)
+        parts.append(f"{off} stage{'s' if off != 1 else ''} off by config")
     parts.append(f"{run.duration_s:.1f}s")
     tree = (run.commit or run.tree)[:10]
     if tree:

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   const fig = JSON.parse(document.getElementById("gatekeeper-figures").textContent);
+  Bokeh.set_log_level("warn");  // a healthy page says nothing in the console
   const plt = Bokeh.Plotting;
   const COLORS = {
     "first pass": "#4477aa", "final": "#228833",
