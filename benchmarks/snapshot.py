@@ -14,8 +14,9 @@ side by side, in rounds (medians over ``--runs``):
   ``git push`` runs it: the snapshot is made, checked and removed.
 
 Both skip ``build`` (an isolated build mostly measures pip), ``tamper`` (it runs only for
-the push trigger) and ``pyright`` (its tool is not in the set-up's virtualenv), use the result cache not at all and the tool caches as they are (warm
-after the first round). Target: snapshot / in place ≤ 1.10. Not part of the test suite.
+the push trigger) and ``pyright`` (its tool is not in the set-up's virtualenv), use the
+result cache not at all and the tool caches as they are (warm after the first round).
+Target: snapshot / in place ≤ 1.10. Not part of the test suite.
 """
 
 from __future__ import annotations
