@@ -309,3 +309,22 @@ def test_the_prompt_says_which_invariant_broke(cheated: RunResult) -> None:
     assert "Invariant 2: the base's tests are the specification" in text
     assert "Invariant 1: your code must pass the base's rules" in text
     assert "Invariant 5:" in text
+
+
+def test_code_that_skips_its_tests_is_caught_without_any_test_change(repo: GateRepo) -> None:
+    base = reset(repo)
+    calc = (repo.path / "sample/calc.py").read_text()
+    repo.write(
+        "sample/calc.py",
+        calc.replace(
+            "def v1() -> int:\n    return 0\n",
+            "def v1() -> int:\n    from pytest import skip as later\n\n    later()\n",
+        ),
+    )
+    request = GateRequest(
+        root=repo.path, trigger="agent", compare_to=base, only=("pytest",), record=False
+    )
+    stages = by_stage(run_gate(request))
+    assert stages["tamper"].extra["invariants"]["hybrid"] is None  # no test or rule changed
+    skipped = [f for f in stages["pytest"].findings if f.rule == "test-skipped-by-code"]
+    assert [(f.path, f.line) for f in skipped] == [("sample/calc.py", 7)]
