@@ -208,14 +208,18 @@ def test_invariant_2_runs_the_base_tests_as_written(cheated: RunResult) -> None:
         for f in tamper_findings(cheated)
         if f.rule == "tamper-base-test"
     }
-    expected = {f"test_v{i}" for i in VALUES if i != 11}
+    expected = {f"test_v{i}" for i in range(1, 11)}
     assert failing >= expected, sorted(expected - failing)
-    by_code = [
-        f
-        for f in tamper_findings(cheated)
-        if "skipped-by-code" in f.message or "xfailed-by" in f.message
-    ]
-    assert {f.path for f in by_code} == {"sample/calc.py"}
+    # Code that switches its own tests off: on a guarded run the pytest stage itself says so.
+    by_code = {
+        (f.rule, f.path, f.message.split(": ", 1)[0].split("::", 1)[1])
+        for f in by_stage(cheated)["pytest"].findings
+        if f.rule.endswith("-by-code")
+    }
+    assert by_code == {
+        ("test-skipped-by-code", "sample/calc.py", "test_v12"),
+        ("test-xfailed-by-code", "sample/calc.py", "test_v13"),
+    }
 
 
 def test_invariant_3_a_rewritten_outcome_is_counted_as_the_failure(cheated: RunResult) -> None:
