@@ -261,6 +261,13 @@ def measure(p: bench.Project, runs: int) -> str:
             if stage["status"] not in ("passed", "failed"):
                 raise SystemExit(f"test-quality did not run: {stage}")
             stage_times.append(stage["duration_s"])
+            print(
+                f"[{p.name}] round {i + 1}: without {rows['without'][0][-1]:.2f} s wall "
+                f"{rows['without'][1][-1]:.2f} s CPU; with {rows['with'][0][-1]:.2f} s wall "
+                f"{rows['with'][1][-1]:.2f} s CPU",
+                file=sys.stderr,
+                flush=True,
+            )
     finally:
         _reset(p)
     med = {k: statistics.median(v[0]) for k, v in rows.items()}

@@ -183,6 +183,11 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         project_probe,
         own_probe,
         state,
+        guarded=any(
+            r.stage.judges_change
+            and (request.trigger in r.stage.default_triggers or request.base is not None)
+            for r in registered.values()
+        ),
     )
     for reg in registered.values():
         planner.add(reg.stage)
@@ -244,6 +249,9 @@ class _Planner:
     own_probe: Probe
     state: Path
     tree_files: list[str] | None = None
+    #: the tamper guard judges this run: options named ``strict_skips`` are forced on (a
+    #: test switched off by the code under test is a finding even when no test file changed)
+    guarded: bool = False
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
@@ -424,6 +432,8 @@ class _Planner:
         if "timeout" in self.plan.config.settings:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
+        if self.guarded and "strict_skips" in stage.options:
+            options["strict_skips"] = True
         options.update(self.request.options.get(stage.name, {}))
         return options
 
