@@ -40,16 +40,17 @@ CHANGES = {
 }
 
 
-def _change(root: Path, package_dir: str, name: str, factor: int) -> dict[str, str]:
+def _change(layout: tuple[str, str, str], name: str, factor: int) -> dict[str, str]:
+    package_dir, package, tests = layout
     module = f'"""A clean change."""\n\n\ndef {name}(x: int) -> int:\n    return {factor} * x\n'
     test = (
-        f"from {package_dir.replace('/', '.')}.{name} import {name}\n\n\n"
+        f"from {package}.{name} import {name}\n\n\n"
         f"def test_{name}() -> None:\n    assert {name}(2) == {2 * factor}\n"
     )
-    return {f"src/{package_dir}/{name}.py": module, f"tests/test_{name}.py": test}
+    return {f"{package_dir}/{name}.py": module, f"{tests}/test_{name}.py": test}
 
 
-def prepare(p: bench.Project, package_dir: str) -> None:
+def prepare(p: bench.Project, layout: tuple[str, str, str]) -> None:
     """``origin`` with ``main``; branches ``hl-a`` and ``hl-b`` each with one clean change."""
     root, env = p.root, p.env
     origin = root.parent / "origin.git"
@@ -60,7 +61,7 @@ def prepare(p: bench.Project, package_dir: str) -> None:
     bench.sh(["git", "push", "-q", "-f", "origin", "main"], cwd=root, env=env)
     for key, (name, factor) in CHANGES.items():
         bench.sh(["git", "checkout", "-q", "-B", f"hl-{key}", "main"], cwd=root, env=env)
-        for rel, text in _change(root, package_dir, name, factor).items():
+        for rel, text in _change(layout, name, factor).items():
             (root / rel).write_text(text)
         bench.sh(["git", "add", "--all"], cwd=root, env=env)
         bench.sh(["git", "commit", "-q", "-m", f"clean change {key}"], cwd=root, env=env)
@@ -96,9 +97,14 @@ def one_round(p: bench.Project) -> dict[str, float]:
     return out
 
 
-PACKAGES = {"click": "click", "attrs": "attr", "packaging": "packaging"}
+#: project -> (directory of the new module, its import package, tests directory)
+PACKAGES = {
+    "click": ("src/click", "click", "tests"),
+    "attrs": ("src/attr", "attr", "tests"),
+    "toolz": ("toolz", "toolz", "toolz/tests"),
+}
 #: projects :mod:`bench` does not know: (distribution, test needs, file, stages left out)
-EXTRA_PROJECTS = {"packaging": ("packaging", ("pretend", "tomli_w"), "", ())}
+EXTRA_PROJECTS = {"toolz": ("toolz", (), "", ())}
 
 
 def report(name: str, rounds: list[dict[str, float]]) -> str:
@@ -130,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     bench.GATE_PYTHON = bench.install_gatekeeper(args.workdir)
     print(bench.machine())
-    for name in args.project or ["click", "packaging"]:
+    for name in args.project or ["click", "toolz"]:
         bench.PROJECTS.setdefault(name, EXTRA_PROJECTS.get(name, (name, (), "", ())))
         p = bench.setup(name, args.workdir)
         prepare(p, PACKAGES[name])

@@ -57,6 +57,8 @@ STORABLE = ("passed", "failed")
 #: Environment variables that change what Python tools see (import path, plugins, options).
 _ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_", "RADON", "COVERAGE_")
 _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
+#: Variables that name files the tools write (their value is still part of the key).
+_ENV_OUTPUTS = frozenset({"COVERAGE_FILE", "PYTEST_DEBUG_TEMPROOT"})
 
 
 def callable_id(fn: Any) -> str:
@@ -379,6 +381,8 @@ def _files_of(root: Path, env: Mapping[str, str]) -> dict[str, str]:
     the tool reads it, so its content is an input as much as the variable is."""
     digests = {}
     for name, value in env.items():
+        if name in _ENV_OUTPUTS:
+            continue  # a file the tools write, not read: hashing it would defeat the cache
         path = Path(value) if Path(value).is_absolute() else root / value
         with contextlib.suppress(OSError, ValueError):
             if value and path.is_file():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -282,14 +282,9 @@ class ChangeJudge:
 
     def info(self, stages: Iterable[StageResult]) -> BaseInfo:
         """What the run was judged against, with the final count of existing findings."""
-        first = self.seen[0]
-        existing = sum(1 for s in stages for f in s.findings if f.existing)
-        return replace(
-            first,
-            existing=existing,
-            cached=all(i.cached for i in self.seen),
-            duration_s=sum(i.duration_s for i in self.seen),
-        )
+        merged = merge_bases(self.seen)
+        assert merged is not None  # called after the first judging
+        return replace(merged, existing=sum(1 for s in stages for f in s.findings if f.existing))
 
 
 def _unconfirmed(stage: StageResult) -> StageResult:
@@ -304,4 +299,16 @@ def _unconfirmed(stage: StageResult) -> StageResult:
         reason="not confirmed yet: the fast path found only findings already at the base or "
         "in the baseline; the full check runs once every other stage passes",
         extra={fastpath.KEY: fastpath.PENDING},
+    )
+
+
+def merge_bases(infos: Sequence[BaseInfo]) -> BaseInfo | None:
+    """One repository, several projects: one base line, the existing findings of all."""
+    if not infos:
+        return None
+    return replace(
+        infos[0],
+        existing=sum(i.existing for i in infos),
+        cached=all(i.cached for i in infos),
+        duration_s=sum(i.duration_s for i in infos),
     )

@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from gatekeeper import git
-from gatekeeper.models import RunResult, StageResult, verdict_of
+from gatekeeper.change import merge_bases
+from gatekeeper.models import BaseInfo, RunResult, StageResult, verdict_of
 
 if TYPE_CHECKING:
     from gatekeeper.executor import Listener
@@ -145,6 +146,7 @@ def run_projects(
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     stages: list[StageResult] = []
     tools: dict[str, str] = {}
+    bases: list[BaseInfo] = []
     for sub in subs:
         paths = _within(request.paths, sub)
         if paths is None:
@@ -155,6 +157,7 @@ def run_projects(
         )
         stages += [_prefixed(s, sub) for s in one.stages]
         tools.update(one.tools)
+        bases += [one.base] if one.base else []
     all_scope = bool(stages) and all(
         s.status == "skipped" and s.extra.get("skip_kind") == "scope" for s in stages
     )
@@ -169,6 +172,7 @@ def run_projects(
         trigger=request.trigger,
         started_at=stamp,
         tools=tools,
+        base=merge_bases(bases),
     )
     return outcome
 

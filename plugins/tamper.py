@@ -1,18 +1,22 @@
 """The ``tamper`` stage: suppression creep, compared with the base of the change.
 
-A green verdict means little if the change got there by silencing the checks. This stage
-compares the tree under check with ``ctx.base`` (HEAD for a plain run, the pushed base for
-pre-push, the loop's or agent session's starting tree) and reports, each at ``file:line``:
+The guard's verdict rests on invariants the core checks after the stages ran
+(:mod:`gatekeeper.guard.invariants`: the change's code under the base's rules and tests, added
+code within reach); their findings join this stage's. The spellings found here explain why an
+invariant broke, and catch type laundering the invariants cannot see. This stage compares the
+tree under check with ``ctx.base`` (HEAD for a plain run, the pushed base for pre-push, the
+loop's or agent session's starting tree) and reports, each at ``file:line``:
 
+- new ``Any``, ``cast(``, ``no_type_check`` (type laundering);
 - new ``# noqa``, ``# type: ignore``, ``# pragma: no cover``; new ``pytest.mark.skip`` /
   ``skipif`` / ``xfail``, ``pytest.skip(`` calls, ``unittest.skip``;
 - deleted or emptied test functions, and a lower test count;
 - loosened settings of the gate, ruff, mypy, pytest or coverage.
 
-It is on by default for the ``loop``, ``pre-push`` and ``agent`` triggers, off for a person's
-plain run unless configured. Deliberate exceptions go in the top-level ``tamper_allow`` list,
-each with a reason. For runs driven by an agent (``loop``, ``agent``) the allow-list is read
-from the base, so an agent cannot approve its own suppressions.
+It is on by default for the ``loop``, ``pre-push``, ``agent`` and ``ci`` triggers (and a run
+with ``--base``), off for a person's plain run unless configured. Deliberate exceptions go in
+the top-level ``tamper_allow`` list, each with a reason; on every trigger but a person's own
+run it is read from the base, so a change cannot approve itself.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ class Change:
         if self.changed.get(path) == "A":
             return None
         if path not in self._cache:
-            done = self.ctx.run(["git", "cat-file", "-p", f"{self.base}:{path}"], ok=(0, 128))
+            # "./": relative to the project, which may be a subdirectory of the repository
+            done = self.ctx.run(["git", "cat-file", "-p", f"{self.base}:./{path}"], ok=(0, 128))
             self._cache[path] = done.stdout if done.returncode == 0 else None
         return self._cache[path]
 
@@ -95,7 +100,9 @@ def changed_files(ctx: StageContext, base: str) -> dict[str, str]:
         raise StageError(f"cannot compare with {base}: not a commit or tree in this repository")
     now = _tree_of_worktree(ctx)
     out = ctx.run(
-        ["git", "diff", "--name-status", "-z", "--no-renames", base, now, "--"], ok=(0,)
+        # --relative: a project in a subdirectory sees its own files, relative to it
+        ["git", "diff", "--name-status", "-z", "--no-renames", "--relative", base, now, "--"],
+        ok=(0,),
     ).stdout
     parts = [p for p in out.split("\0") if p]
     return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}

@@ -137,7 +137,7 @@ def test_summary_caps_findings_and_shows_errors() -> None:
     )
     text = render_summary(run, scope="whole tree")
     assert "## gatekeeper: ⚠️ error" in text
-    assert "| ruff | ❌ failed | 13 | 0 | 1.00s |" in text
+    assert "| ruff | ❌ failed | 13 | 0 | 0 | 1.00s |" in text
     assert "| build | ⏭️ skipped (not installed) | – | – | – |" in text
     assert "`a\\|b.py:1:1`" in text and "bad &lt;1&gt;" in text
     assert "…and 3 more" in text

@@ -359,3 +359,27 @@ def test_loop_and_stop_hook_ask_for_the_new_findings_only(
     assert out["decision"] == "block"
     assert "sample/more.py" in out["reason"] and "legacy.py" not in out["reason"]
     assert "1 finding already existed at the base of this change" in out["reason"]
+
+
+def test_one_project_of_a_monorepo_is_judged_against_the_same_project(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "mono", tmp_path / "home")
+    for name in ("a", "b"):
+        repo.write(f"{name}/pyproject.toml", f'[project]\nname = "{name}"\nversion = "0"\n')
+        repo.write(f"{name}/pkg_{name}/__init__.py", '"""Package."""\n')
+    repo.write("a/pkg_a/old.py", "import os\n")
+    repo.commit("two projects, debt in a")
+    _git(tmp_path, repo.env, "init", "--quiet", "--bare", str(tmp_path / "origin.git"))
+    repo.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    repo.git("push", "--quiet", "-u", "origin", "main")
+    repo.git("checkout", "--quiet", "-b", "change")
+    repo.write("a/pkg_a/new.py", '"""New."""\n\nVALUE = 1\n')
+    repo.commit("clean change in a")
+    project = GateRepo(repo.path / "a", repo.env)
+    done = project.gate("run", "--stage", "ruff", "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.json["base"]["existing"] == 1
+    # From the top, every project is gated with its own base; one base line for all.
+    top = repo.gate("run", "--stage", "ruff", "--format", "json")
+    assert top.returncode == 0, top.stdout + top.stderr
+    assert top.json["base"]["existing"] == 1
+    assert [f["path"] for f in _findings(top.json)] == ["a/pkg_a/old.py"]

@@ -566,3 +566,13 @@ def test_odd_records_cost_only_themselves_and_names_stay_text(tmp_path):
     html = page.read_text(encoding="utf-8")
     assert HOSTILE not in html and "<img src=x" not in html and "<b>E1</b>" not in html
     assert "&lt;/script&gt;&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
+    # outside a repository, without --ledger: one line that says how to name one
+    here = subprocess.run(
+        [sys.executable, "-m", "gatekeeper", "report"],
+        cwd=tmp_path,
+        env=isolated_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+    )
+    assert here.returncode == 2 and "--ledger PATH" in here.stderr
+    assert "Traceback" not in here.stderr

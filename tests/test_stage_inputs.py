@@ -200,3 +200,24 @@ def test_each_stage_names_the_config_files_its_tool_follows(tmp_path: Path) -> N
     )
     (tmp_path / "pyproject.toml").write_text("[tool.ruff\n")
     assert _ruff_config.lint_inputs(tmp_path, listed).patterns == _ruff_config.DEFAULT_INCLUDE
+
+
+def test_a_change_to_stubs_outside_mypy_s_own_files_runs_mypy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """``files = ["src"]`` selects what mypy checks, not what it reads: its stubs decide too."""
+    tmp = tmp_path_factory.mktemp("stubs")
+    repo = make_repo(tmp / "repo", tmp / "home")
+    repo.write(
+        "pyproject.toml",
+        '[project]\nname = "app"\nversion = "0.1"\n\n'
+        '[tool.mypy]\nfiles = ["src"]\nmypy_path = "stubs"\n',
+    )
+    repo.write("stubs/vendor/__init__.pyi", "def answer() -> int: ...\n")
+    repo.write("src/app/__init__.py", "from vendor import answer\n\nX: int = answer()\n")
+    repo.commit("typed against a local stub")
+    repo.write("stubs/vendor/__init__.pyi", "def answer() -> str: ...\n")
+    repo.commit("the stub changes")
+    result = repo.gate("run", "--stage", "mypy", "--base", "HEAD~1", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert _stage(result, "mypy") == "failed"

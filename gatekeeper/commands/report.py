@@ -66,7 +66,12 @@ def main(args: argparse.Namespace) -> int:
     if args.ledger:
         paths = [(given, sources.resolve(given)) for given in args.ledger]
     else:
-        found = sources.current()
+        try:
+            found = sources.current()
+        except GatekeeperError as exc:
+            raise GatekeeperError(
+                exc.message, "run it in a repository, or name ledgers with --ledger PATH"
+            ) from None
         paths = [(str(found), found)]
     read, records = sources.load(paths, scope)
     fig = figures.compute(records, read, scope, latest_limit=args.latest)

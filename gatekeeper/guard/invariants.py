@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -138,20 +136,25 @@ def _merge(result: StageResult, found: list[Finding], info: dict[str, Any]) -> S
     )
 
 
-def _names(ctx: Context, base_config: Any, registered: dict[str, Any]) -> list[str]:
+def _names(
+    ctx: Context, tree: Path, base_config: Any, registered: dict[str, Any], comments_only: bool
+) -> list[str]:
     """Stages to run on the hybrid: those the change's run ran, plus those the change's
-    config switched off that the base's config runs."""
+    config switched off that the base's config runs. When the hybrid differs from the change
+    only by neutralised comments, stages that import and run the project (tests, build)
+    would see the same program: they are not run again."""
     ran = {r.name for r in ctx.stages if r.status in ("passed", "failed")}
     names = []
     for n, reg in registered.items():
-        if reg.stage.judges_change:
+        stage = reg.stage
+        if stage.judges_change or (comments_only and stage.needs_project_python):
             continue
-        if n in ran:
+        if n in ran or (
+            not ctx.request.only
+            and n not in ctx.plan.order
+            and stage.decision(tree, base_config.stage(n))[0]
+        ):
             names.append(n)
-        elif not ctx.request.only and n not in ctx.plan.order:
-            enabled = base_config.stage(n).get("enabled", reg.stage.default_enabled)
-            if enabled is True:
-                names.append(n)
     return names
 
 
@@ -216,21 +219,26 @@ def _run_in_snapshot(
     if ctx.request.only and all(_judges(ctx, r.name) for r in ran):
         return {}, {}  # only the guard was asked for: nothing to compare
     state = _state(ctx)
-    # Outside the repository: tools that look for their config in parent directories
-    # (pytest's rootdir, ruff's hierarchy) must not find the working tree's.
-    with snapshot.checkout(ctx.plan.root, mixed.commit, _outside()) as tree:
+    # In the user's state directory, outside the repository: tools that look for their
+    # config in parent directories (pytest's rootdir, ruff's hierarchy) must not find the
+    # working tree's.
+    with snapshot.checkout(ctx.plan.root, mixed.commit) as tree:
         try:
             base_config, registered = load_config(tree, ctx.plugins)
         except GatekeeperError as exc:
             failed = StageResult("config", "error", reason=f"the base's config: {exc.message}")
             return {"config": failed}, {}
-        names = _names(ctx, base_config, registered)
+        names = _names(ctx, tree, base_config, registered, not mixed.restored)
         if not names:
             return {}, {}
         request = GateRequest(
             root=tree,
             only=tuple(names),
-            skip=tuple(n for n, r in registered.items() if r.stage.judges_change),
+            # Stages that judge a change against its base (the guard, test quality) have no
+            # base in the hybrid to judge against.
+            skip=tuple(
+                n for n, r in registered.items() if r.stage.judges_change or r.stage.on_for_change
+            ),
             # Names like HEAD mean something else inside the snapshot: pass the object id.
             base=_resolve(ctx.plan.root, ctx.request.base) if ctx.request.base else None,
             head=mixed.commit,
@@ -248,13 +256,6 @@ def _run_in_snapshot(
         misses = reach.missing(plan(request, ctx.plugins), code)
         result = run_gate(request, ctx.plugins)
         return {r.name: r for r in result.stages if r.name in names}, misses
-
-
-def _outside() -> Path:
-    """A private directory outside any repository for hybrid snapshots."""
-    holder = Path(tempfile.gettempdir()) / f"gatekeeper-hybrid-{os.getuid()}"
-    holder.mkdir(mode=0o700, exist_ok=True)
-    return holder
 
 
 def _key(f: Finding) -> tuple[str, str, str, str]:

@@ -48,6 +48,7 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
     configured ``paths`` (if any) contain it.
     """
     excluded = [str(p) for p in the_plan.config.get("exclude")]
+    prefix = project_prefix(the_plan.root)
     out: dict[str, list[str]] = {}
     for name in the_plan.order:
         reg = the_plan.registered[name]
@@ -57,7 +58,10 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
             continue
         chosen = stage.selection(the_plan.root, the_plan.layout) if stage.selection else None
         configured = [str(p) for p in the_plan.config.stage(name).get("paths") or []]
-        for path in paths:
+        for full in paths:
+            if not full.startswith(prefix):
+                continue  # another project of the repository: its own run judges it
+            path = full[len(prefix) :]
             why = ""
             if excluded and matches(path, excluded):
                 why = f"{name}: the gate's exclude drops it"
@@ -66,8 +70,14 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
             elif configured and not _under(path, configured):
                 why = f"{name}: checks only {', '.join(configured[:4])}"
             if why:
-                out.setdefault(path, []).append(why)
+                out.setdefault(full, []).append(why)
     return out
+
+
+def project_prefix(root: Path) -> str:
+    """Where the project sits in its repository (``backend/``; "" at the top): the change's
+    paths are the repository's, the stages' selections the project's."""
+    return git.git(root, "rev-parse", "--show-prefix", check=False).strip()
 
 
 def code_paths(changed: Mapping[str, str]) -> list[str]:
@@ -102,6 +112,7 @@ def unchecked(
 ) -> list[Finding]:
     """Findings for added code that some code-checking stage does not reach."""
     out = []
+    prefix = project_prefix(root)
     for path, why in sorted(misses.items()):
         status = changed.get(path)
         if status is None:
@@ -115,7 +126,7 @@ def unchecked(
                 stage="tamper",
                 tool="tamper",
                 rule="tamper-unchecked-code",
-                path=path,
+                path=path[len(prefix) :] if path.startswith(prefix) else path,
                 line=line,
                 column=0,
                 message=(

@@ -172,8 +172,8 @@ def session_outcome(last: Decision) -> str:
     """How a session stands after its decision ``last``.
 
     ``open`` while the agent was last sent back; ``clean`` when the hook said so; ``budget`` or
-    ``stuck`` when it gave up; ``partial`` when the gate passed with stages left out on
-    request (never clean); else the verdict (``failed``, ``error``).
+    ``stuck`` when it gave up; ``partial`` when the gate passed with stages left out (by
+    ``GATEKEEPER_SKIP``: never clean); else the verdict (``failed``, ``error``).
     """
     if last.decision == "block":
         return "open"

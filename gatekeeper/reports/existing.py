@@ -100,5 +100,6 @@ def agent_note(run: RunResult) -> list[str]:
         f"({run.base.source}) and are not your job: {job}."
     )
     if tests:
-        note += f" ({plural(len(tests), 'test')} already failing there still fail.)"
+        verb = "still fails" if len(tests) == 1 else "still fail"
+        note += f" ({plural(len(tests), 'test')} already failing there {verb}.)"
     return [note]

@@ -132,6 +132,11 @@ def render(run: RunResult, options: ReportOptions, *, stage_lines: bool = True) 
     """The whole text report; ``stage_lines`` is false when a live display already drew them."""
     color = options.color
     out = [stage_line(s, color) for s in run.stages] if stage_lines else []
+    if not stage_lines:
+        # The live lines were drawn as stages finished, before the base judged them.
+        judged = [s for s in run.stages if s.extra.get("existing")]
+        out += ["judged against the base:"] * bool(judged)
+        out += [stage_line(s, color) for s in judged]
     out += error_details(run, color)
     out += findings_by_file(run, color)
     out += environment_lines(run)
