@@ -123,6 +123,7 @@ GLOBAL_OPTIONS: dict[str, Option] = {
         check=lambda v: _str_list(v) or _known_autofix(v),
         help="the loop's autofix tier: safe tool fixes before an agent is asked ([] turns it off)",
     ),
+    "deep": Option(False, help="deep mode always: slow checks too (test-quality's mutants)"),
     "stall_after": Option(
         2, (int,), _positive, help="loop: attempts with the same findings before it is stuck"
     ),

@@ -47,6 +47,10 @@ from gatekeeper.userstate import pycache_dir
 
 #: ``StageResult.extra["skip_kind"]`` of stages skipped because nothing relevant changed.
 SCOPE_SKIP = "scope"
+#: Why a stage that judges a change is left out of a run that names no base.
+NO_BASE = "no base to judge the change against: run with --base REF"
+#: Triggers whose change is the working tree against HEAD even when no base is named.
+CHANGE_TRIGGERS = ("loop", "agent")
 #: ``StageResult.extra["skip_kind"]`` of stages left out on request (--skip, GATEKEEPER_SKIP).
 REQUEST_SKIP = "request"
 
@@ -80,6 +84,7 @@ class GateRequest:
     listener: Listener | None = None
     record: bool = True  # append the run to the ledger (callers adding their own fields opt out)
     use_baseline: bool = True  # findings recorded in the baseline file do not block
+    deep: bool = False  # slow checks too (``--deep``); the ``deep`` setting turns it on as well
     #: stage name -> options that override the config's (the tamper guard's hybrid run)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: hold the line (:mod:`gatekeeper.change`): ``change`` or ``all``; None: the config's.
@@ -178,6 +183,11 @@ def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:
         project_probe,
         own_probe,
         state,
+        guarded=any(
+            r.stage.judges_change
+            and (request.trigger in r.stage.default_triggers or request.base is not None)
+            for r in registered.values()
+        ),
     )
     for reg in registered.values():
         planner.add(reg.stage)
@@ -239,6 +249,9 @@ class _Planner:
     own_probe: Probe
     state: Path
     tree_files: list[str] | None = None
+    #: the tamper guard judges this run: options named ``strict_skips`` are forced on (a
+    #: test switched off by the code under test is a finding even when no test file changed)
+    guarded: bool = False
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
@@ -251,6 +264,13 @@ class _Planner:
         )
         explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
         default = stage.decision(self.plan.root, user)[0] and not self.request.only
+        if stage.on_for_change and not (explicit or default or self.request.only):
+            if user.get("enabled") is False:
+                return
+            if not self._judges_change():
+                self.plan.order.append(stage.name)
+                return self._decide(stage, "skipped", NO_BASE)
+            explicit = True  # on for the change: a missing tool is an error, not a skip
         if not (explicit or default):
             if user.get("enabled") is False:
                 self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
@@ -302,6 +322,7 @@ class _Planner:
             env={**_tool_env(self.state, stage), **self.request.env},
             base=self.plan.base,
             trigger=self.request.trigger,
+            deep=self.request.deep or bool(self.plan.config.get("deep")),
             patterns=patterns,
             config_inputs=config_inputs,
             selected=self._selected(stage, chosen, patterns, mine if scope.whole else None),
@@ -348,6 +369,12 @@ class _Planner:
         named = [f for f in listed if matches(f, stage.config_files)]
         config = sorted({*named, *extra.config, *_files_named_in(root, options.get("args", ()))})
         return tuple(extra.patterns or stage.patterns), tuple(config)
+
+    def _judges_change(self) -> bool:
+        """The run has a change to judge: a base, or an agent's work since HEAD."""
+        request = self.request
+        named = request.base is not None or request.compare_to is not None
+        return named or request.trigger in CHANGE_TRIGGERS
 
     def _decide(self, stage: Stage, status: Status, reason: str, **extra: Any) -> None:
         self.plan.decided[stage.name] = StageResult(stage.name, status, reason=reason, extra=extra)
@@ -405,6 +432,8 @@ class _Planner:
         if "timeout" in self.plan.config.settings:
             options["timeout"] = self.plan.config.get("timeout")
         options.update({k: v for k, v in user.items() if v is not None})
+        if self.guarded and "strict_skips" in stage.options:
+            options["strict_skips"] = True
         options.update(self.request.options.get(stage.name, {}))
         return options
 

@@ -35,6 +35,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "gatekeeper_plugins.build",
     "gatekeeper_plugins.command",
     "gatekeeper_plugins.tamper",
+    "gatekeeper_plugins.test_quality",
     "gatekeeper.reports.builtin",
 )
 

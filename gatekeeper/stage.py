@@ -88,6 +88,11 @@ class Stage:
         repo-relative POSIX paths (True: the tool checks that file when run the project's
         way), or None when the configuration selects nothing narrower than ``patterns``. A
         changed file outside the selection neither triggers the stage nor is passed to it.
+    :param on_for_change: on by default whenever the run judges a change: the loop, the Stop
+        hook and ``verify``, and any run given a base (``run --base REF``, pre-push, a pull
+        request in CI). A person's run, a push or a CI job without a base lists it as skipped
+        and says why. Unlike ``default_triggers`` it is no guard: ``--stage``, ``--skip`` and
+        ``enabled = false`` leave it out.
     """
 
     name: str
@@ -108,6 +113,7 @@ class Stage:
     default_enabled: bool = True
     default_triggers: tuple[str, ...] = ()
     judges_change: bool = False
+    on_for_change: bool = False
     inputs: Callable[[Path, Sequence[str]], StageInputs] | None = None
     narrow: Callable[[StageContext, StageResult], Iterable[Finding]] | None = None
     fast_path: bool = False
@@ -197,6 +203,8 @@ class StageContext:
     :ivar base: the commit or tree the change is compared with (for stages that judge the
         change itself, like the tamper guard), or None when there is nothing to compare with.
     :ivar trigger: who asked for the run: ``person``, ``pre-push``, ``ci``, ``loop``, ``agent``.
+    :ivar deep: deep mode (``--deep`` or ``deep = true``): stages may do their slow checks
+        (the test-quality stage's mutants).
     :ivar patterns: the file patterns in effect (the stage's own, or what the project's
         config makes the tool include).
     :ivar config_inputs: repo-relative paths of every file that configures the tool
@@ -224,6 +232,7 @@ class StageContext:
     env: Mapping[str, str] = field(default_factory=dict)
     base: str | None = None
     trigger: str = "person"
+    deep: bool = False
     patterns: tuple[str, ...] = ()
     config_inputs: tuple[str, ...] = ()
     fast_path: bool = False

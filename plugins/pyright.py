@@ -5,7 +5,8 @@ its runtime on first use). A project configured with ``[tool.basedpyright]`` get
 exactly as it runs there. A project configured for pyright (``[tool.pyright]`` or
 ``pyrightconfig.json``) gets pyright's behaviour: basedpyright's own stricter default mode
 ("recommended", which also fails on warnings) is replaced by pyright's default "standard" unless
-the project names a mode; the settings go to basedpyright as a config file with the project's
+the project names a mode, and its default platform ("All") by the one pyright analyses for (the
+platform it runs on); the settings go to basedpyright as a config file with the project's
 paths made absolute, so ``include``, ``exclude`` and the rest select what they select in
 pyright. On by default only where the project configures pyright or basedpyright.
 
@@ -16,6 +17,7 @@ basedpyright exits 0 (clean), 1 (errors, or warnings where it fails on warnings)
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +31,7 @@ from . import _selection
 #: Settings of pyright's config that hold paths (relative to the config file's directory).
 PATH_LISTS = ("include", "exclude", "ignore", "strict", "extraPaths")
 PATH_VALUES = ("stubPath", "typeshedPath", "venvPath")
+PLATFORMS = {"linux": "Linux", "darwin": "Darwin", "win32": "Windows"}
 Severity = Literal["error", "warning", "note"]
 SEVERITY: dict[str, Severity] = {"error": "error", "warning": "warning", "information": "note"}
 
@@ -44,6 +47,8 @@ def compat_settings(root: Path, settings: dict[str, Any]) -> dict[str, Any]:
     pyright's defaults made explicit and every path made absolute."""
     out = dict(settings)
     out.setdefault("typeCheckingMode", "standard")
+    # pyright analyses for the platform it runs on; basedpyright for all of them by default
+    out.setdefault("pythonPlatform", PLATFORMS.get(sys.platform, "Linux"))
     out.setdefault("include", ["."])
     out.setdefault("exclude", list(_selection.PYRIGHT_DEFAULT_EXCLUDE))
     for key in PATH_LISTS:

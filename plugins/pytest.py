@@ -23,6 +23,7 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
+from . import _coverage
 from . import _pytest_select as select
 
 REPORTER_SOURCE = Path(__file__).parent / "_pytest_report" / "gatekeeper_pytest_report.py"
@@ -322,7 +323,14 @@ def run(ctx: StageContext) -> list[Finding]:
 
 
 def _full(ctx: StageContext, extra: list[str], env: dict[str, str] | None) -> list[Finding]:
+    # Coverage of the changed files for the test-quality stage, from this same run.
+    measuring = _coverage.prepare(ctx)
+    if measuring:
+        env = {**(env or {}), **measuring.env()}
+        extra = [*measuring.plugin_args(), *extra]
     data, code, output = _pytest(ctx, [*extra, *ctx.args, *ctx.paths], env)
+    if measuring:
+        _coverage.publish(ctx, measuring)
     tell_counts(ctx, data)
     findings = parse(ctx, data)
     judge(data, findings, code, output)
@@ -428,7 +436,8 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
                 "tox.ini",
                 "conftest.py",
             ),
-            options={"strict_skips": False},
+            # coverage: measure the changed project files (read by the test-quality stage).
+            options={"strict_skips": False, "coverage": True},
             cacheable=True,
             fast_path=True,
         )

@@ -138,7 +138,9 @@ def test_zero_config_finds_the_package_and_tests_and_says_what_it_skipped(gate_r
     text = gate_repo.gate("run")
     assert "- build" in text.stdout
     assert "skipped: no pyproject.toml, setup.py or setup.cfg: nothing to build" in text.stdout
-    assert "1 skipped" in text.stdout.splitlines()[-1]
+    # test-quality too: a plain run has no base to judge a change against, and says so.
+    assert "no base to judge the change against: run with --base REF" in text.stdout
+    assert "2 skipped" in text.stdout.splitlines()[-1]
 
 
 def test_layout_discovery_finds_src_and_flat_packages_and_test_directories(tmp_path):

@@ -277,7 +277,7 @@ def test_tamper_guard_runs_in_the_loop_without_being_configured(gate_repo):
     # No --stage: the project's config picks the stages; the loop's trigger turns the guard on.
     off = "".join(
         f"\n[tool.gatekeeper.stages.{name}]\nenabled = false\n"
-        for name in ("ruff-format", "mypy", "radon", "pytest", "build")
+        for name in ("ruff-format", "mypy", "radon", "pytest", "build", "test-quality")
     )
     sample_repo(gate_repo, ("ruff",), config=off)
     result = loop(gate_repo, "--agent", fixer("cheat", "noqa"))

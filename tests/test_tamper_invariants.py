@@ -148,7 +148,11 @@ def reset(repo: GateRepo) -> str:
 
 
 def gate(repo: GateRepo, base: str, trigger: str = "loop") -> RunResult:
-    return run_gate(GateRequest(root=repo.path, trigger=trigger, compare_to=base, record=False))
+    # test-quality judges coverage of the change, another question than the guard's.
+    request = GateRequest(
+        root=repo.path, trigger=trigger, compare_to=base, record=False, skip=("test-quality",)
+    )
+    return run_gate(request)
 
 
 def by_stage(result: RunResult) -> dict[str, Any]:
@@ -208,14 +212,18 @@ def test_invariant_2_runs_the_base_tests_as_written(cheated: RunResult) -> None:
         for f in tamper_findings(cheated)
         if f.rule == "tamper-base-test"
     }
-    expected = {f"test_v{i}" for i in VALUES if i != 11}
+    expected = {f"test_v{i}" for i in range(1, 11)}
     assert failing >= expected, sorted(expected - failing)
-    by_code = [
-        f
-        for f in tamper_findings(cheated)
-        if "skipped-by-code" in f.message or "xfailed-by" in f.message
-    ]
-    assert {f.path for f in by_code} == {"sample/calc.py"}
+    # Code that switches its own tests off: on a guarded run the pytest stage itself says so.
+    by_code = {
+        (f.rule, f.path, f.message.split(": ", 1)[0].split("::", 1)[1])
+        for f in by_stage(cheated)["pytest"].findings
+        if f.rule.endswith("-by-code")
+    }
+    assert by_code == {
+        ("test-skipped-by-code", "sample/calc.py", "test_v12"),
+        ("test-xfailed-by-code", "sample/calc.py", "test_v13"),
+    }
 
 
 def test_invariant_3_a_rewritten_outcome_is_counted_as_the_failure(cheated: RunResult) -> None:
@@ -309,3 +317,22 @@ def test_the_prompt_says_which_invariant_broke(cheated: RunResult) -> None:
     assert "Invariant 2: the base's tests are the specification" in text
     assert "Invariant 1: your code must pass the base's rules" in text
     assert "Invariant 5:" in text
+
+
+def test_code_that_skips_its_tests_is_caught_without_any_test_change(repo: GateRepo) -> None:
+    base = reset(repo)
+    calc = (repo.path / "sample/calc.py").read_text()
+    repo.write(
+        "sample/calc.py",
+        calc.replace(
+            "def v1() -> int:\n    return 0\n",
+            "def v1() -> int:\n    from pytest import skip as later\n\n    later()\n",
+        ),
+    )
+    request = GateRequest(
+        root=repo.path, trigger="agent", compare_to=base, only=("pytest",), record=False
+    )
+    stages = by_stage(run_gate(request))
+    assert stages["tamper"].extra["invariants"]["hybrid"] is None  # no test or rule changed
+    skipped = [f for f in stages["pytest"].findings if f.rule == "test-skipped-by-code"]
+    assert [(f.path, f.line) for f in skipped] == [("sample/calc.py", 7)]

@@ -65,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
         base=context.base,
         trigger="ci",
         use_cache=not args.no_cache,
+        deep=args.deep,
         fail_fast=args.fail_fast or None,
         jobs=args.jobs,
         use_baseline=not args.no_baseline,

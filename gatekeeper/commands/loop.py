@@ -36,7 +36,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from gatekeeper.commands.options import add_all_argument, add_report_arguments
+    from gatekeeper.commands.options import (
+        add_all_argument,
+        add_deep_argument,
+        add_report_arguments,
+    )
 
     parser.add_argument(
         "--agent",
@@ -77,6 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs", "-j", type=int, metavar="N", help="stages to run at once (default: one per core)"
     )
+    add_deep_argument(parser)
     parser.add_argument(
         "--base",
         metavar="REF",
@@ -129,6 +134,7 @@ def main(args: argparse.Namespace) -> int:
         skip=tuple(args.skip),
         max_report_chars=args.max_report_chars,
         jobs=args.jobs,
+        deep=args.deep,
         base=args.base,
         mode=mode_of(args),
     )

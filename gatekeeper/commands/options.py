@@ -39,11 +39,21 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         "for the scope; findings already at the base still do not block without --all)",
     )
     parser.add_argument("--no-cache", action="store_true", help="ignore cached stage results")
+    add_deep_argument(parser)
     parser.add_argument(
         "--fail-fast", action="store_true", help="stop the remaining stages at the first failure"
     )
     parser.add_argument(
         "--jobs", "-j", type=int, metavar="N", help="stages to run at once (default: one per core)"
+    )
+
+
+def add_deep_argument(parser: argparse.ArgumentParser) -> None:
+    """``--deep``: the slow checks too (mutants of the changed lines)."""
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="deep mode: also mutate the changed lines and report mutants no test kills",
     )
 
 

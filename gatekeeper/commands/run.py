@@ -68,6 +68,7 @@ def main(args: argparse.Namespace) -> int:
         base=None if args.all_files else args.base,
         compare_to=args.base,
         use_cache=not args.no_cache,
+        deep=args.deep,
         fail_fast=args.fail_fast or None,
         jobs=args.jobs,
         listener=progress,

@@ -53,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         skip=tuple(args.skip),
         base=args.base,
         use_cache=not args.no_cache,
+        deep=args.deep,
         fail_fast=args.fail_fast or None,
         jobs=args.jobs,
         trigger="agent",

@@ -234,7 +234,11 @@ def _run_in_snapshot(
         request = GateRequest(
             root=tree,
             only=tuple(names),
-            skip=tuple(n for n, r in registered.items() if r.stage.judges_change),
+            # Stages that judge a change against its base (the guard, test quality) have no
+            # base in the hybrid to judge against.
+            skip=tuple(
+                n for n, r in registered.items() if r.stage.judges_change or r.stage.on_for_change
+            ),
             # Names like HEAD mean something else inside the snapshot: pass the object id.
             base=_resolve(ctx.plan.root, ctx.request.base) if ctx.request.base else None,
             head=mixed.commit,

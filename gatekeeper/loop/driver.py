@@ -46,6 +46,7 @@ class LoopRequest:
     :ivar max_attempts: fixer runs in all, across the ladder.
     :ivar timeout: seconds one fixer run may take before its process group is killed.
     :ivar max_minutes: wall-clock budget of the whole loop.
+    :ivar deep: deep mode for every run of the loop (``--deep``).
     """
 
     agents: tuple[str, ...]
@@ -57,6 +58,7 @@ class LoopRequest:
     skip: tuple[str, ...] = ()
     max_report_chars: int | None = None
     jobs: int | None = None
+    deep: bool = False
     base: str | None = None  # judge the change since this commit (see gatekeeper.change)
     mode: str | None = None  # "all": the whole tree must be clean
 
@@ -162,6 +164,7 @@ class _Driver:
             state=self.state,
             jobs=self.req.jobs,
             record=False,
+            deep=self.req.deep,
             fast_path=True,
             still_failing=still,
         )

@@ -36,6 +36,7 @@ class PushOptions:
     fail_fast: bool | None = None
     jobs: int | None = None
     format: str = "text"
+    deep: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> PushOptions:
@@ -49,6 +50,7 @@ class PushOptions:
             fail_fast=getattr(args, "fail_fast", False) or None,
             jobs=getattr(args, "jobs", None),
             format=getattr(args, "format", "text"),
+            deep=bool(getattr(args, "deep", False)),
         )
 
 
@@ -169,6 +171,7 @@ def _gate(
         fail_fast=options.fail_fast,
         jobs=options.jobs,
         state=state,
+        deep=options.deep,
     )
     result = run_gate(request, plugins)
     emit(result, fmt, ReportOptions(color=use_color("auto", sys.stdout)))

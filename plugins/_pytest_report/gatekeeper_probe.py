@@ -1,0 +1,221 @@
+"""Line probes for the changed files: which of their statements ran, and under which test.
+
+coverage.py's tracer (``sys.settrace``) puts the whole interpreter on its slow tracing path
+before Python 3.12, even when it measures a single file: on click's suite it doubled pytest's
+CPU time. The gate only needs the changed files, so those alone are compiled with a probe call
+in front of each statement (same line numbers, same code otherwise) when they are imported,
+and nothing else is slowed down. coverage.py still decides which lines are executable (see
+``gatekeeper_coverage_lines``).
+
+:func:`install` puts the import hook in place (from the ``-p`` plugin in the test processes,
+from ``_site/sitecustomize.py`` in any other Python process the tests start). Each process
+writes ``hits-<pid>-<n>.json`` into the data directory when it ends (or on :func:`flush`):
+``{"files": {path: [lines]}, "contexts": {test id: {path: [lines]}}}``. Imports only the
+standard library.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import importlib
+import importlib.abc
+import importlib.machinery
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from types import CodeType, ModuleType
+from typing import Any
+
+PROBE = "__gatekeeper_probe__"
+spec_from_others = importlib.import_module("gatekeeper_import_hook").spec_from_others
+
+
+class Recorder:
+    """The lines hit in this process, overall and per test (the current context)."""
+
+    def __init__(self, directory: str, contexts: bool) -> None:
+        self.directory = directory
+        self.contexts = contexts
+        self.context = ""
+        self.files: dict[str, set[int]] = {}
+        self.by_context: dict[str, dict[str, set[int]]] = {}
+        self.lock = threading.Lock()
+        self.flushes = 0
+
+    def probe_for(self, path: str) -> Any:
+        hit = self.files.setdefault(path, set())
+        recorder = self
+
+        def probe(lines: tuple[int, ...]) -> None:
+            hit.update(lines)
+            if recorder.contexts and recorder.context:
+                per = recorder.by_context.setdefault(recorder.context, {})
+                per.setdefault(path, set()).update(lines)
+
+        return probe
+
+    def flush(self) -> None:
+        with self.lock:
+            self.flushes += 1
+            data = {
+                "files": {p: sorted(lines) for p, lines in self.files.items()},
+                "contexts": {
+                    c: {p: sorted(lines) for p, lines in per.items()}
+                    for c, per in self.by_context.items()
+                },
+            }
+            name = f"hits-{os.getpid()}-{self.flushes}.json"
+            target = os.path.join(self.directory, name)
+            try:
+                with open(target + ".tmp", "w", encoding="utf-8") as fh:
+                    json.dump(data, fh)
+                os.replace(target + ".tmp", target)
+            except OSError:
+                pass
+
+
+def _docstring(body: list[ast.stmt]) -> ast.stmt | None:
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        return first if isinstance(first.value.value, str) else None
+    return None
+
+
+def _lines(node: ast.stmt) -> tuple[int, ...]:
+    decorators = getattr(node, "decorator_list", [])
+    return tuple(sorted({node.lineno, *(d.lineno for d in decorators)}))
+
+
+def _probe(lines: Iterable[int], where: ast.stmt) -> ast.stmt:
+    call = ast.Expr(
+        ast.Call(
+            ast.Name(PROBE, ast.Load()),
+            [ast.Tuple([ast.Constant(n) for n in lines], ast.Load())],
+            [],
+        )
+    )
+    return ast.copy_location(call, where)
+
+
+class _Instrument(ast.NodeTransformer):
+    """A probe before every statement; docstrings and ``__future__`` imports stay first."""
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, name, self._block(block, keep_doc=name == "body"))
+        return node
+
+    def _block(self, block: list[ast.stmt], keep_doc: bool) -> list[ast.stmt]:
+        head: list[ast.stmt] = []
+        pending: list[int] = []
+        rest = list(block)
+        doc = _docstring(rest) if keep_doc else None
+        if doc is not None:
+            head.append(rest.pop(0))
+            pending += range(doc.lineno, (doc.end_lineno or doc.lineno) + 1)
+        while rest and isinstance(rest[0], ast.ImportFrom) and rest[0].module == "__future__":
+            future = rest.pop(0)
+            head.append(future)
+            pending.append(future.lineno)
+        out = head
+        for stmt in rest:
+            out += [_probe([*pending, *_lines(stmt)], stmt), stmt]
+            pending = []
+        if pending:  # only a docstring: count it when the block runs
+            out.append(_probe(pending, out[-1]))
+        return out
+
+
+def instrument(source: str, path: str) -> CodeType:
+    """``source`` compiled with its probes (line numbers unchanged).
+
+    The module's first statement after its docstring and ``__future__`` imports binds the
+    probe, so the code records its lines however it is run (imported, or ``python -m``).
+    """
+    tree = _Instrument().visit(ast.parse(source, path))
+    body = tree.body
+    at = 0
+    while at < len(body) and (
+        (at == 0 and _docstring(body) is not None)
+        or (
+            isinstance(body[at], ast.ImportFrom) and getattr(body[at], "module", "") == "__future__"
+        )
+    ):
+        at += 1
+    bind = ast.parse(f"{PROBE} = __import__('gatekeeper_probe').probe({path!r})").body[0]
+    body.insert(at, ast.copy_location(bind, body[min(at, len(body) - 1)]) if body else bind)
+    ast.fix_missing_locations(tree)
+    return compile(tree, path, "exec", dont_inherit=True)
+
+
+def probe(path: str) -> Any:
+    """The probe function for ``path`` in this process (a no-op when nothing is measured)."""
+    recorder = install()
+    if recorder is None:
+        return lambda lines: None
+    return recorder.probe_for(os.path.realpath(path))
+
+
+class _ProbedLoader(importlib.machinery.SourceFileLoader):
+    def get_code(self, fullname: str) -> CodeType:
+        with open(self.path, encoding="utf-8") as fh:
+            source = fh.read()
+        return instrument(source, self.path)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def __init__(self, files: set[str], recorder: Recorder) -> None:
+        self.files = files
+        self.recorder = recorder
+        self.names = {_name(p) for p in files}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.rsplit(".", 1)[-1] not in self.names:
+            return None  # the common case: one set look-up per import
+        spec: importlib.machinery.ModuleSpec | None
+        spec = spec_from_others(self, fullname, path, target)
+        origin = spec.origin if spec is not None else None
+        if spec is not None and origin and os.path.realpath(origin) in self.files:
+            spec.loader = _ProbedLoader(fullname, origin)
+        return spec
+
+
+def _name(path: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return os.path.basename(os.path.dirname(path)) if stem == "__init__" else stem
+
+
+_RECORDER: Recorder | None = None
+
+
+def install() -> Recorder | None:
+    """The recorder of this process, installing the import hook on first call.
+
+    None when the process is not asked to measure (``GATEKEEPER_COVERAGE_DIR`` unset).
+    """
+    global _RECORDER
+    if _RECORDER is not None:
+        return _RECORDER
+    directory = os.environ.get("GATEKEEPER_COVERAGE_DIR", "")
+    if not directory:
+        return None
+    try:
+        with open(os.path.join(directory, "files"), encoding="utf-8") as fh:
+            files = {line.strip() for line in fh if line.strip()}
+    except OSError:
+        return None
+    _RECORDER = Recorder(directory, os.environ.get("GATEKEEPER_COVERAGE_CONTEXTS") == "1")
+    sys.meta_path.insert(0, _Finder(files, _RECORDER))
+    atexit.register(_RECORDER.flush)
+    return _RECORDER
