@@ -288,10 +288,18 @@ def _pytest(
             mine["PYTHONPATH"] = os.pathsep.join((mine["PYTHONPATH"], env["PYTHONPATH"]))
         env = {**(env or {}), **mine}
         argv = ["-p", name, "-p", "no:cacheprovider", "-q", "--color=no"]
-        done = ctx.run_tool([*argv, *args], ok=(0, 1, 2, 3, 4, 5), env=env)
+        done = ctx.run_tool([*argv, *args], ok=range(-64, 6), env=env)
+        if done.returncode < 0:
+            # Stopped from outside (Ctrl-C, fail-fast, a hand-back): never retried, never
+            # followed by another group of tests.
+            raise Stopped(f"pytest was stopped by signal {-done.returncode}", done.output)
         report = Path(env["GATEKEEPER_PYTEST_REPORT"])
         data = read_report(report, done.returncode, done.output, nonce)
         return data, done.returncode, done.output
+
+
+class Stopped(StageError):
+    """pytest was killed by a signal: the run ends there, whatever fallback would follow."""
 
 
 def _failed_ids(data: dict[str, Any]) -> list[str]:
@@ -316,6 +324,8 @@ def run(ctx: StageContext) -> list[Finding]:
             # Record which code each test runs, once: coverage tracing slows this one run
             # (3.6x on more-itertools); the fast path's own runs keep the data current after.
             return _full(ctx, ["--testmon-noselect"], _testmon_env(ctx))
+        except Stopped:
+            raise
         except StageError:
             # Broken by testmon (say, data it cannot read)? Without it the run decides alone.
             select.forget_data(ctx)
@@ -396,6 +406,8 @@ def _group(
         args = [*ctx.args, *args]  # test ids given: the configured paths would add the rest
     try:
         data, code, _output = _pytest(ctx, args, env)
+    except Stopped:
+        raise
     except StageError:
         return None
     findings = parse(ctx, data)
