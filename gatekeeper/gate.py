@@ -659,7 +659,7 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
         cache.close()
     results = ran
     stages = tuple(results[n].with_(tool_version=_version(the_plan, n)) for n in the_plan.order)
-    stages += _unchanged(the_plan, before)
+    stages += _unchanged(the_plan, before, stages)
     # After judging: the guard's findings can be neither baselined nor existing.
     stages = _invariants(the_plan, request, plugins, stages)
     base = judge.info(stages)
@@ -691,16 +691,18 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
 TREE_CHANGED = "tree-changed"
 
 
-def _unchanged(the_plan: Plan, before: str) -> tuple[StageResult, ...]:
+def _unchanged(
+    the_plan: Plan, before: str, stages: tuple[StageResult, ...]
+) -> tuple[StageResult, ...]:
     """An ``error`` result when the tree on disk is not the one the run started with.
 
     A test (or any tool) that rewrites files while the gate runs would make the stages after
     it read another tree than the one the verdict names. Stages that write by design
     (:attr:`Stage.writes`) are the exception.
     """
-    ran = the_plan.contexts.values()
-    if not ran or any(ctx.stage.writes for ctx in ran):
-        return ()
+    ran = [s for s in stages if s.name in the_plan.contexts and not s.cached]
+    if not ran or any(the_plan.contexts[s.name].stage.writes for s in ran):
+        return ()  # replayed results read nothing; a writing stage writes by design
     after = git.tree_hash(the_plan.root)
     if after == before:
         return ()

@@ -33,7 +33,13 @@ def user_state_dir() -> Path:
     """``$XDG_STATE_HOME/gatekeeper`` (default ``~/.local/state/gatekeeper``), created 0700."""
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     path = Path(base) / "gatekeeper"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise GatekeeperError(
+            f"cannot create the gate's state directory {path}: {exc.strerror}",
+            "set XDG_STATE_HOME (or HOME) to a writable directory",
+        ) from None
     return path
 
 

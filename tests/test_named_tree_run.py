@@ -111,7 +111,8 @@ def test_start_up_code_in_the_venv_that_steers_the_tools_is_refused_and_reported
 ) -> None:
     gate_repo.write("pyproject.toml", PYPROJECT)
     gate_repo.write("pkg/__init__.py", BUGGY)
-    gate_repo.write("tests/test_add.py", TEST + "\n\ndef test_other() -> None:\n    assert True\n")
+    gate_repo.write("tests/test_add.py", TEST)
+    gate_repo.write("tests/test_other.py", "def test_other() -> None:\n    assert 1 + 1 == 2\n")
     gate_repo.write(".gitignore", ".venv/\n")
     gate_repo.commit("the bug")
     python = project_venv(gate_repo.path, gate_repo.env)
@@ -119,7 +120,7 @@ def test_start_up_code_in_the_venv_that_steers_the_tools_is_refused_and_reported
     assert first.json["verdict"] == "failed", first.stdout
     site = next((gate_repo.path / ".venv").glob("lib/python3*/site-packages"))
     (site / "zz-quiet.pth").write_text(
-        'import os; os.environ["PYTEST_ADDOPTS"] = "-k not test_add"\n'
+        'import os; os.environ["PYTEST_ADDOPTS"] = "-k \'not test_add\'"\n'
     )
     text = gate_repo.gate("run", "--no-cache", "--stage", "pytest")
     assert text.returncode == 2, text.stdout + text.stderr
@@ -131,7 +132,7 @@ def test_start_up_code_in_the_venv_that_steers_the_tools_is_refused_and_reported
     assert stage["status"] == "error"
     assert f"{python} sets PYTEST_ADDOPTS when it starts" in stage["reason"]
     environment = result.json["environment"]
-    assert environment["set_at_startup"] == {"PYTEST_ADDOPTS": "-k not test_add"}
+    assert environment["set_at_startup"] == {"PYTEST_ADDOPTS": "-k 'not test_add'"}
     assert str(site / "zz-quiet.pth") in environment["startup_files"]
 
 

@@ -101,14 +101,13 @@ def _event(repo: GateRepo, event: str) -> dict[str, Any]:
 def test_the_session_base_is_fixed_at_session_start_out_of_the_agents_reach(
     gate_repo: GateRepo,
 ) -> None:
-    sample_repo(gate_repo, ())
+    sample_repo(gate_repo, ("ruff",))
     assert _event(gate_repo, "SessionStart") == {}
-    # The agent deletes a test and commits before its first Stop, then rewrites the ledger.
-    tests = gate_repo.path / "tests" / "test_calc.py"
-    tests.write_text(
-        tests.read_text().replace("def test_one() -> None:\n    assert one() == 1\n", "")
-    )
-    gate_repo.commit("tidy the tests")
+    # The agent silences the finding and commits before its first Stop, then rewrites the
+    # ledger so that the session seems to start at its cheat.
+    calc = gate_repo.path / "sample" / "calc.py"
+    calc.write_text(calc.read_text().replace("    spare = 2\n", "    spare = 2  # noqa\n"))
+    gate_repo.commit("tidy")
     ledger = gate_repo.path / ".gatekeeper" / "ledger.jsonl"
     head = gate_repo.git("rev-parse", "HEAD").strip()
     forged = {"kind": "hook", "session_id": "s-base", "base": head, "decision": "stop"}
@@ -117,4 +116,4 @@ def test_the_session_base_is_fixed_at_session_start_out_of_the_agents_reach(
         out.write(json.dumps(forged) + "\n")
     decision = _event(gate_repo, "Stop")
     assert decision.get("decision") == "block", decision
-    assert "tamper-test-deleted" in decision["reason"]
+    assert "tamper-noqa" in decision["reason"]
