@@ -31,6 +31,7 @@ from gatekeeper.cache import _tool_environment
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.hashing import interpreter_stamp
 from gatekeeper.models import StageResult
+from gatekeeper.userstate import seal, unseal
 
 if TYPE_CHECKING:
     from gatekeeper.gate import GateRequest, Plan
@@ -151,10 +152,19 @@ def _as_commit(root: Path, ref: str) -> str:
 
 
 def _read(path: Path, name: str) -> StageResult | None:
-    """A stored result, or None when absent or unreadable (then the base runs again)."""
+    """A stored result, or None when absent, unreadable or not signed by this user's gate
+    (then the base runs again).
+
+    Entries are signed like the result cache's (:mod:`gatekeeper.userstate`): a base result
+    decides which findings are ``existing`` and so do not block, and ``.gatekeeper/`` is
+    writable by the change under check. A forged entry (a new finding planted at the base)
+    does not verify, and neither does a genuine entry copied under another key.
+    """
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
+        data: Any = unseal(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        if data.get("key") != path.stem:
             return None
         result = StageResult.from_json(data["stage"])
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -164,12 +174,12 @@ def _read(path: Path, name: str) -> StageResult | None:
 
 def _write(path: Path, result: StageResult) -> None:
     """Store atomically (temp file + rename); a failure to store only costs a re-run."""
-    data = {"format": FORMAT, "stage": result.to_json()}
+    data = {"format": FORMAT, "key": path.stem, "stage": result.to_json()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out)
+            out.write(seal(data))
         os.replace(tmp, path)
     except OSError:
         return

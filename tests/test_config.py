@@ -113,6 +113,11 @@ def test_yaml_config_is_read_and_applied(gate_repo):
     gate_repo.write(".gatekeeper.yaml", "stages:\n  radon:\n    max_average: 0\n")
     assert "max_average must be greater than 0" in gate_repo.gate("run").stderr
     gate_repo.write(".gatekeeper.yaml", "stages:\n  radon:\n    max_block: 1\n    max_module: 1\n")
+    # Tests are not measured by default: the limits bite on the project's own code.
+    gate_repo.write(
+        "sample/sign.py",
+        "def sign(x: int) -> int:\n    if x < 0:\n        return -1\n    return 1\n",
+    )
     result = gate_repo.gate("run", "--stage", "radon", "--format", "json")
     assert result.returncode == 1, result.stderr
     (stage,) = result.json["stages"]

@@ -227,6 +227,31 @@ def test_base_is_paid_once_and_uncommitted_changes_are_judged(scenario: Scenario
     assert second.json["base"]["existing"] == 1
 
 
+def test_forged_base_results_are_not_trusted(scenario: Scenario, debt_repo: GateRepo) -> None:
+    """A fixer that plants its own finding in the stored base results (``.gatekeeper/`` is
+    writable by the change) does not get it counted as ``existing``: entries are signed."""
+    scenario.change({"sample/forged.py": "def g() -> int:\n    return '1'\n"})
+    first = scenario.gate(*FAST, "--stage", "mypy")
+    assert first.returncode == 1 and _new(first.json) == [("mypy", "return-value")]
+    planted = [f for f in _findings(first.json) if not f["existing"]]
+    entries = list(debt_repo.path.parent.rglob("bases/*.json"))
+    assert entries, "the base run stored nothing"
+    for entry in entries:
+        outer = json.loads(entry.read_text())
+        stored = json.loads(outer["sealed"]) if "sealed" in outer else outer
+        stage = stored["stage"]
+        keys = set(stage["findings"][0]) if stage["findings"] else set(planted[0])
+        stage["findings"] += [{k: v for k, v in f.items() if k in keys} for f in planted]
+        # What an agent would write: the entry in its plain form, the planted finding added.
+        entry.write_text(
+            json.dumps({"format": stored["format"], "key": entry.stem, "stage": stage})
+        )
+    second = scenario.gate(*FAST, "--stage", "mypy")
+    assert second.returncode == 1, second.stdout
+    assert _new(second.json) == [("mypy", "return-value")]
+    assert second.json["base"]["cached"] is False  # recomputed, not replayed
+
+
 def test_without_a_base_the_whole_tree_is_judged(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "fresh", tmp_path / "home")
     repo.scaffold(commit=False)
