@@ -255,25 +255,7 @@ class _Planner:
 
     def add(self, stage: Stage) -> None:
         user = self.plan.config.stage(stage.name)
-        # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
-        # for its triggers it runs whatever the config under check says, and only a loud
-        # --skip / GATEKEEPER_SKIP leaves it out.
-        # A plain run with --base is a guarded run too: the person asked to judge a change.
-        guarded = self.request.trigger in stage.default_triggers or (
-            stage.judges_change and self.request.base is not None
-        )
-        explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
-        default = stage.decision(self.plan.root, user)[0] and not self.request.only
-        if stage.on_for_change and not (explicit or default or self.request.only):
-            if user.get("enabled") is False:
-                return
-            if not self._judges_change():
-                self.plan.order.append(stage.name)
-                return self._decide(stage, "skipped", NO_BASE)
-            explicit = True  # on for the change: a missing tool is an error, not a skip
-        if not (explicit or default):
-            if user.get("enabled") is False:
-                self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
+        if not self._runs(stage, user):
             return
         self.plan.order.append(stage.name)
         if stage.name in self.skips:
@@ -308,7 +290,49 @@ class _Planner:
         reason = _scope_skip(stage, mine, (patterns, chosen), scope, reconfigured)
         if reason:
             return self._decide(stage, "skipped", reason, skip_kind=SCOPE_SKIP)
-        self.plan.contexts[stage.name] = StageContext(
+        self.plan.contexts[stage.name] = self._context(stage, python, options, reads, chosen, mine)
+        self.plan.contexts[stage.name] = fastpath.enabled_for(
+            self.plan.contexts[stage.name], self.request.fast_path
+        )
+
+    def _runs(self, stage: Stage, user: Mapping[str, Any]) -> bool:
+        """Whether the stage goes on to be planned (False once it is left out or decided)."""
+        # A guard stage (the tamper guard) cannot be switched off by the tree it is guarding:
+        # for its triggers it runs whatever the config under check says, and only a loud
+        # --skip / GATEKEEPER_SKIP leaves it out.
+        # A plain run with --base is a guarded run too: the person asked to judge a change.
+        guarded = self.request.trigger in stage.default_triggers or (
+            stage.judges_change and self.request.base is not None
+        )
+        explicit = stage.name in self.request.only or user.get("enabled") is True or guarded
+        default = stage.decision(self.plan.root, user)[0] and not self.request.only
+        if stage.on_for_change and not (explicit or default or self.request.only):
+            if user.get("enabled") is False:
+                return False
+            if not self._judges_change():
+                self.plan.order.append(stage.name)
+                self._decide(stage, "skipped", NO_BASE)
+                return False
+            explicit = True  # on for the change: a missing tool is an error, not a skip
+        if not (explicit or default):
+            if user.get("enabled") is False:
+                self.plan.off.append(stage.name)  # said on every run: "N stages off by config"
+            return False
+        return True
+
+    def _context(
+        self,
+        stage: Stage,
+        python: Path,
+        options: dict[str, Any],
+        reads: tuple[tuple[str, ...], tuple[str, ...]],
+        chosen: Callable[[str], bool],
+        mine: tuple[str, ...],
+    ) -> StageContext:
+        """What the stage runs with: its files, options, interpreter and environment."""
+        patterns, config_inputs = reads
+        scope = self.scope
+        return StageContext(
             stage=stage,
             root=self.plan.root,
             files=mine,
@@ -475,6 +499,16 @@ def _scope_skip(
         return "no files to check"
     if stage.file_local or scope.whole or reconfigured:
         return ""
+    return _untouched_skip(stage, mine, selection, scope)
+
+
+def _untouched_skip(
+    stage: Stage,
+    mine: tuple[str, ...],
+    selection: tuple[tuple[str, ...], Callable[[str], bool]],
+    scope: Scope,
+) -> str:
+    """Why none of the touched files concerns a tree-wide stage ("" when one does)."""
     touched = scope.touched_in_scope
     if touched is None:
         touched = frozenset(scope.files)
@@ -636,12 +670,7 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     for name, result in the_plan.decided.items():
         if listener:
             listener(name, result)
-    workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
-    fail_fast = (
-        request.fail_fast
-        if request.fail_fast is not None
-        else bool(the_plan.config.get("fail_fast"))
-    )
+    workers, fail_fast = _parallelism(request, the_plan)
     confirmation_s: float | None = None
     try:
         ran = execute(jobs, workers=workers, fail_fast=fail_fast, listener=listener)
@@ -685,6 +714,17 @@ def _run_one(request: GateRequest, plugins: PluginSet | None) -> RunResult:
     if request.record:
         _record(request.state or state_dir(root), outcome)
     return outcome
+
+
+def _parallelism(request: GateRequest, the_plan: Plan) -> tuple[int, bool]:
+    """The run's worker count and fail-fast setting: the request's, else the config's."""
+    workers = request.jobs if request.jobs is not None else int(the_plan.config.get("jobs"))
+    fail_fast = (
+        request.fail_fast
+        if request.fail_fast is not None
+        else bool(the_plan.config.get("fail_fast"))
+    )
+    return workers, fail_fast
 
 
 #: The name of the result that says the tree changed while the stages ran.

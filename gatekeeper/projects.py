@@ -89,8 +89,18 @@ def projects(root: Path) -> list[str]:
         return _root_if_packaged(root) + members
     if is_project(root):
         return [""]
-    found: list[str] = []
     files = git.list_files(root)
+    found = _outermost_projects(files)
+    # Python code outside every project is checked too, from the top (never left unchecked).
+    stray = any(
+        f.endswith((".py", ".pyi")) and not any(f.startswith(f"{p}/") for p in found) for f in files
+    )
+    return ([""] if stray or not found else []) + found
+
+
+def _outermost_projects(files: list[str]) -> list[str]:
+    """Directories holding a project marker that no other such directory contains."""
+    found: list[str] = []
     for path in sorted(files, key=lambda p: (p.count("/"), p)):
         pure = PurePosixPath(path)
         if pure.name not in MARKERS or len(pure.parts) == 1:
@@ -100,11 +110,7 @@ def projects(root: Path) -> list[str]:
             continue
         if parent not in found and not any(parent.startswith(f"{p}/") for p in found):
             found.append(parent)
-    # Python code outside every project is checked too, from the top (never left unchecked).
-    stray = any(
-        f.endswith((".py", ".pyi")) and not any(f.startswith(f"{p}/") for p in found) for f in files
-    )
-    return ([""] if stray or not found else []) + found
+    return found
 
 
 def _root_if_packaged(root: Path) -> list[str]:
