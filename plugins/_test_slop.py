@@ -11,8 +11,9 @@ helper function or method of the test module, a ``conftest.py`` above it, or a f
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -240,26 +241,77 @@ def _literal(node: ast.expr) -> bool:
     )
 
 
+def _true_constant(node: ast.Constant) -> bool:
+    """A truthy constant other than ``...``."""
+    return bool(node.value) and node.value is not Ellipsis
+
+
+def _true_sequence(node: ast.Tuple | ast.List | ast.Set) -> bool:
+    """A non-empty tuple, list or set display."""
+    return bool(node.elts)
+
+
+def _true_dict(node: ast.Dict) -> bool:
+    """A non-empty dict display."""
+    return bool(node.keys)
+
+
+def _true_fstring(node: ast.JoinedStr) -> bool:
+    """An f-string with some non-empty literal text."""
+    return any(isinstance(v, ast.Constant) and v.value for v in node.values)
+
+
+def _true_lambda(node: ast.Lambda) -> bool:
+    """A lambda, which is a function object and so always truthy."""
+    return True
+
+
+def _true_boolop(node: ast.BoolOp) -> bool:
+    """``or`` with any operand always true, ``and`` with every operand always true."""
+    test = any if isinstance(node.op, ast.Or) else all
+    return test(_always_true(v) for v in node.values)
+
+
+def _true_not(node: ast.UnaryOp) -> bool:
+    """``not`` of a falsy constant."""
+    return (
+        isinstance(node.op, ast.Not)
+        and isinstance(node.operand, ast.Constant)
+        and not node.operand.value
+    )
+
+
+def _true_compare(node: ast.Compare) -> bool:
+    """A single reflexive comparison of an expression with itself (``x == x``)."""
+    if len(node.ops) != 1:
+        return False
+    return isinstance(node.ops[0], _SAME_SIDED) and _same(node.left, node.comparators[0])
+
+
+def _true_isinstance(node: ast.Call) -> bool:
+    """``isinstance`` of a literal, whose type is known before it runs."""
+    return _dotted(node.func) == "isinstance" and bool(node.args) and _literal(node.args[0])
+
+
+# Checked in order with isinstance (not a type lookup) so AST subclasses match as before.
+_Kinds = type[ast.expr] | tuple[type[ast.expr], ...]
+_ALWAYS_TRUE: tuple[tuple[_Kinds, Callable[[Any], bool]], ...] = (
+    (ast.Constant, _true_constant),
+    ((ast.Tuple, ast.List, ast.Set), _true_sequence),
+    (ast.Dict, _true_dict),
+    (ast.JoinedStr, _true_fstring),
+    (ast.Lambda, _true_lambda),
+    (ast.BoolOp, _true_boolop),
+    (ast.UnaryOp, _true_not),
+    (ast.Compare, _true_compare),
+    (ast.Call, _true_isinstance),
+)
+
+
 def _always_true(node: ast.expr) -> bool:
-    if isinstance(node, ast.Constant):
-        return bool(node.value) and node.value is not Ellipsis
-    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return bool(node.elts)
-    if isinstance(node, ast.Dict):
-        return bool(node.keys)
-    if isinstance(node, ast.JoinedStr):
-        return any(isinstance(v, ast.Constant) and v.value for v in node.values)
-    if isinstance(node, ast.Lambda):
-        return True
-    if isinstance(node, ast.BoolOp):
-        test = any if isinstance(node.op, ast.Or) else all
-        return test(_always_true(v) for v in node.values)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return isinstance(node.operand, ast.Constant) and not node.operand.value
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        return isinstance(node.ops[0], _SAME_SIDED) and _same(node.left, node.comparators[0])
-    if isinstance(node, ast.Call) and _dotted(node.func) == "isinstance" and node.args:
-        return _literal(node.args[0])
+    for kinds, judge in _ALWAYS_TRUE:
+        if isinstance(node, kinds):
+            return judge(node)
     return False
 
 

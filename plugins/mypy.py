@@ -160,10 +160,8 @@ def parse(ctx: StageContext, output: str, *, stopped: bool = False) -> list[Find
     return [to_finding(ctx, head, notes, stopped=stopped) for head, notes in group(records(output))]
 
 
-def run(ctx: StageContext) -> list[Finding]:
-    """Type check the configured paths, or the discovered packages and modules."""
-    if ctx.whole_tree and not ctx.files and not ctx.paths:
-        raise StageSkip("no Python files to type check")
+def _command(ctx: StageContext) -> list[str]:
+    """mypy's arguments: JSON output, the stage's cache, the user's flags and the targets."""
     # The project's own `files`/`packages`/`modules` are read by mypy itself: no targets.
     own = _selection.mypy_targets(ctx.root)
     targets = ctx.paths or ([] if own is not None else list(ctx.layout.sources) or ["."])
@@ -173,18 +171,30 @@ def run(ctx: StageContext) -> list[Finding]:
         # mypy runs from the gate's own environment: point it at the project's packages.
         args += ["--python-executable", str(ctx.project_python)]
     tail = ["--", *targets] if targets else []
-    done = ctx.run_tool([*args, *ctx.args, *tail], ok=(0, 1, 2))
+    return [*args, *ctx.args, *tail]
+
+
+def _check_exit(returncode: int, findings: list[Finding], output: str) -> None:
+    """Raise when mypy's exit code is not backed by the errors it reported."""
+    errors = [f for f in findings if f.severity == "error"]
+    if returncode == 2 and not errors:
+        # 2 is mypy failing to run (bad flag, crash); blocking errors come back as findings.
+        raise StageError("mypy could not check the program (exit 2)", output)
+    if returncode == 1 and not errors:
+        raise StageError("mypy exited with code 1 but reported no errors", output)
+
+
+def run(ctx: StageContext) -> list[Finding]:
+    """Type check the configured paths, or the discovered packages and modules."""
+    if ctx.whole_tree and not ctx.files and not ctx.paths:
+        raise StageSkip("no Python files to type check")
+    done = ctx.run_tool(_command(ctx), ok=(0, 1, 2))
     crash = _CRASH.search(done.output)
     if crash:
         # A crash (of mypy or a plugin) after some records: what it did not check is unknown.
         raise StageError(f"mypy crashed ({crash.group(0).strip()})", done.output)
     findings = parse(ctx, done.stdout, stopped=done.returncode == 2)
-    errors = [f for f in findings if f.severity == "error"]
-    if done.returncode == 2 and not errors:
-        # 2 is mypy failing to run (bad flag, crash); blocking errors come back as findings.
-        raise StageError("mypy could not check the program (exit 2)", done.output)
-    if done.returncode == 1 and not errors:
-        raise StageError("mypy exited with code 1 but reported no errors", done.output)
+    _check_exit(done.returncode, findings, done.output)
     return findings
 
 
