@@ -9,7 +9,7 @@ of the run: not dropped by the gate's ``exclude``, within the tool's own file se
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,31 @@ def _checks_code(stage: Stage) -> bool:
     return stage.selection is not None or (stage.file_local and matches("x.py", stage.patterns))
 
 
+def _considered(the_plan: Plan, name: str) -> bool:
+    """Whether stage ``name`` checks code and the run did not skip it for a non-scope reason."""
+    stage = the_plan.registered[name].stage
+    decided = the_plan.decided.get(name)
+    # A stage skipped only for scope would still check the file had the change reached it.
+    return _checks_code(stage) and not (decided and decided.extra.get("skip_kind") != "scope")
+
+
+def _why_missed(
+    name: str,
+    path: str,
+    excluded: Sequence[str],
+    chosen: Callable[[str], bool] | None,
+    configured: Sequence[str],
+) -> str:
+    """Why stage ``name`` does not check project-relative ``path`` ("" if it does)."""
+    if excluded and matches(path, excluded):
+        return f"{name}: the gate's exclude drops it"
+    if chosen is not None and not chosen(path):
+        return f"{name}: outside the files it checks (its targets, its config's files)"
+    if configured and not _under(path, configured):
+        return f"{name}: checks only {', '.join(configured[:4])}"
+    return ""
+
+
 def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
     """path -> why each code-checking stage of ``the_plan`` does not check it (only misses).
 
@@ -51,24 +76,15 @@ def missing(the_plan: Plan, paths: Sequence[str]) -> dict[str, list[str]]:
     prefix = project_prefix(the_plan.root)
     out: dict[str, list[str]] = {}
     for name in the_plan.order:
-        reg = the_plan.registered[name]
-        stage = reg.stage
-        decided = the_plan.decided.get(name)
-        if not _checks_code(stage) or (decided and decided.extra.get("skip_kind") != "scope"):
+        if not _considered(the_plan, name):
             continue
+        stage = the_plan.registered[name].stage
         chosen = stage.selection(the_plan.root, the_plan.layout) if stage.selection else None
         configured = [str(p) for p in the_plan.config.stage(name).get("paths") or []]
         for full in paths:
             if not full.startswith(prefix):
                 continue  # another project of the repository: its own run judges it
-            path = full[len(prefix) :]
-            why = ""
-            if excluded and matches(path, excluded):
-                why = f"{name}: the gate's exclude drops it"
-            elif chosen is not None and not chosen(path):
-                why = f"{name}: outside the files it checks (its targets, its config's files)"
-            elif configured and not _under(path, configured):
-                why = f"{name}: checks only {', '.join(configured[:4])}"
+            why = _why_missed(name, full[len(prefix) :], excluded, chosen, configured)
             if why:
                 out.setdefault(full, []).append(why)
     return out

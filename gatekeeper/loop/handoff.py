@@ -39,6 +39,41 @@ def _fixers(attempts: Sequence[Mapping[str, Any]]) -> list[str]:
     return out or ["- no fixer ran"]
 
 
+def _hooks(attempts: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The section listing the gate hooks any fixer changed (empty if none did)."""
+    hooks = sorted({h for a in attempts for h in a.get("hooks_changed") or ()})
+    if not hooks:
+        return []
+    return [
+        "",
+        "The gate's own hooks were changed by a fixer (restore them):",
+        *(f"- {h}" for h in hooks),
+    ]
+
+
+def _tampering(run: RunResult) -> list[str]:
+    """The section listing the tamper stage's findings (empty if there are none)."""
+    tampering = [f for s in run.stages if s.name == "tamper" for f in s.findings]
+    if not tampering:
+        return []
+    return [
+        "",
+        "Tampering to undo first:",
+        *(f"- `{f.location}` {f.rule}: {f.message[:160]}" for f in tampering[:MAX_ITEMS]),
+    ]
+
+
+def _blocking(run: RunResult) -> list[str]:
+    """The section listing what still blocks ``run``, capped at ``MAX_ITEMS``."""
+    items = blocking(run)
+    lines = ["", f"Still blocking ({len(items)}):"]
+    lines += [f"- {describe(fp, f)}" for fp, f in list(items.items())[:MAX_ITEMS]]
+    if len(items) > MAX_ITEMS:
+        # Say how many were left out so the cap never hides that more remain.
+        lines.append(f"- … and {len(items) - MAX_ITEMS} more (`gatekeeper run` lists them)")
+    return lines
+
+
 def summary(
     run: RunResult,
     reason: str,
@@ -57,21 +92,9 @@ def summary(
         "",
         "Fixers tried:",
         *_fixers(attempts),
-    ]
-    hooks = sorted({h for a in attempts for h in a.get("hooks_changed") or ()})
-    if hooks:
-        lines += ["", "The gate's own hooks were changed by a fixer (restore them):"]
-        lines += [f"- {h}" for h in hooks]
-    tampering = [f for s in run.stages if s.name == "tamper" for f in s.findings]
-    if tampering:
-        lines += ["", "Tampering to undo first:"]
-        lines += [f"- `{f.location}` {f.rule}: {f.message[:160]}" for f in tampering[:MAX_ITEMS]]
-    items = blocking(run)
-    lines += ["", f"Still blocking ({len(items)}):"]
-    lines += [f"- {describe(fp, f)}" for fp, f in list(items.items())[:MAX_ITEMS]]
-    if len(items) > MAX_ITEMS:
-        lines.append(f"- … and {len(items) - MAX_ITEMS} more (`gatekeeper run` lists them)")
-    lines += [
+        *_hooks(attempts),
+        *_tampering(run),
+        *_blocking(run),
         "",
         f"Changed since the loop started (tree {start_tree[:10]} → {run.tree[:10]}): "
         f"{compact_stat(stat, 400)}",

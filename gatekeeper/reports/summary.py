@@ -28,17 +28,23 @@ def _new(stage: StageResult) -> list[Finding]:
     return existing.new_findings(stage.findings)
 
 
+def _status(s: StageResult) -> str:
+    """The status cell of a stage's row: icon, status, and why skipped or that it was cached."""
+    status = f"{_ICON[s.status]} {s.status}"
+    if s.status == "skipped" and s.reason:
+        status += f" ({cell(s.reason)})"
+    if s.cached:
+        status += " (cached)"
+    return status
+
+
 def _row(s: StageResult) -> str:
     new = len(_new(s))
     held = sum(1 for f in s.findings if f.baselined)
     old = sum(1 for f in s.findings if f.existing and not f.baselined)
     counted = s.status in ("passed", "failed")
     took = f"{s.duration_s:.2f}s" if s.status != "skipped" else "–"
-    status = f"{_ICON[s.status]} {s.status}"
-    if s.status == "skipped" and s.reason:
-        status += f" ({cell(s.reason)})"
-    if s.cached:
-        status += " (cached)"
+    status = _status(s)
     numbers = f"{new} | {old} | {held}" if counted else "– | – | –"
     return f"| {s.name} | {status} | {numbers} | {took} |"
 
@@ -61,8 +67,8 @@ def _error_block(s: StageResult) -> list[str]:
     return ["", f"### {_ICON['error']} {s.name} could not run", "", fence + "text", reason, fence]
 
 
-def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> str:
-    """The markdown summary; ``scope`` says what was checked (e.g. the change's base)."""
+def _headline(run: RunResult) -> str:
+    """The one-line tally under the title: new, existing, baselined, off, time and tree."""
     new = len(existing.new_findings(run.findings))
     held = sum(1 for f in run.findings if f.baselined)
     old = len(existing.existing_findings(run))
@@ -78,7 +84,12 @@ def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> st
     tree = (run.commit or run.tree)[:10]
     if tree:
         parts.append(f"tree `{tree}`")
-    out = [f"## gatekeeper: {_ICON[run.verdict]} {run.verdict}", "", " · ".join(parts)]
+    return " · ".join(parts)
+
+
+def _context(run: RunResult, scope: str) -> list[str]:
+    """The optional paragraphs before the table: scope, base and collapsed existing findings."""
+    out: list[str] = []
     if scope:
         out += ["", f"Checked: {cell(scope)}"]
     base = existing.base_line(run)
@@ -87,15 +98,29 @@ def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> st
     old_lines = existing.collapsed(run)
     if old_lines:
         out += ["", *(f"> {cell(line)}" for line in old_lines)]
+    return out
+
+
+def _details(run: RunResult, first: int) -> list[str]:
+    """The per-stage sections after the table: why errored stages could not run, new findings."""
+    out: list[str] = []
+    for s in run.stages:
+        if s.status == "error":
+            out += _error_block(s)
+        elif _new(s) and s.status == "failed":
+            out += _findings_block(s, first)
+    return out
+
+
+def render_summary(run: RunResult, *, scope: str = "", first: int = FIRST) -> str:
+    """The markdown summary; ``scope`` says what was checked (e.g. the change's base)."""
+    out = [f"## gatekeeper: {_ICON[run.verdict]} {run.verdict}", "", _headline(run)]
+    out += _context(run, scope)
     out += [
         "",
         "| stage | status | new | existing | baselined | duration |",
         "|---|---|---:|---:|---:|---:|",
     ]
     out += [_row(s) for s in run.stages]
-    for s in run.stages:
-        if s.status == "error":
-            out += _error_block(s)
-        elif _new(s) and s.status == "failed":
-            out += _findings_block(s, first)
+    out += _details(run, first)
     return "\n".join(out) + "\n"
