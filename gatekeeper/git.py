@@ -83,13 +83,18 @@ def is_dirty(root: Path) -> bool:
 def tree_hash(root: Path) -> str:
     """A content hash of the working tree as git would commit it, untracked files included.
 
-    Built in a private copy of the index so the user's index is never touched.
+    Built in a private copy of the index so the user's index is never touched. The copy
+    keeps the index's modification time: git trusts an entry's cached stat data only when
+    the file is older than the index ("racy git", see git's
+    Documentation/technical/racy-git.txt), and a copy stamped *now* would make a file
+    rewritten in the same second as the index, at the same size, look unchanged — the hash
+    would name the old tree while the stages read the new one.
     """
     git_dir = Path(git(root, "rev-parse", "--absolute-git-dir").strip())
     with tempfile.TemporaryDirectory(prefix="gatekeeper-index-") as tmp:
         index = Path(tmp) / "index"
         if (git_dir / "index").exists():
-            shutil.copyfile(git_dir / "index", index)
+            shutil.copy2(git_dir / "index", index)
         env = {"GIT_INDEX_FILE": str(index)}
         git(root, "add", "--all", "--", ".", env=env)
         return git(root, "write-tree", env=env).strip()
