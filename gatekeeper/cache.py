@@ -41,6 +41,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from gatekeeper import git
+from gatekeeper.errors import GatekeeperError
 from gatekeeper.fingerprint import fingerprint_all
 from gatekeeper.hashing import FileHasher, interpreter_stamp
 from gatekeeper.models import StageResult
@@ -185,6 +187,7 @@ class StageCache:
         self._timed: dict[str, float] = {}
         self.stored = 0
         self._stamps: dict[Path, str] = {}
+        self._bases: dict[str, str] = {}
 
     def all_files(self) -> Sequence[str]:
         """Every file the gate may check (listed once per run, on first need)."""
@@ -236,13 +239,31 @@ class StageCache:
             "project_python": self._stamp(ctx.project_python),
             "layout": asdict(ctx.layout),
             **_scope_material(ctx),
-            "base": ctx.base if stage.tool is None else None,
+            # A stage that judges the change (tool-less ones, and those on for a change) reads
+            # the base; by its tree, so a loop's start tree and the pushed commit agree.
+            "base": self._base_tree(ctx.base) if _judges_base(stage) else None,
+            "deep": ctx.deep,
             "env": _tool_environment(),
             "env_files": _files_of(ctx.root, _tool_environment()),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
         }
         text = json.dumps(material, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _base_tree(self, base: str | None) -> str | None:
+        """The tree of ``base`` (a commit, tag or tree), or ``base`` itself when git has none."""
+        if not base:
+            return base
+        with self._lock:
+            if base not in self._bases:
+                try:
+                    found = git.git(
+                        self.root, "rev-parse", "--verify", "--quiet", f"{base}^{{tree}}"
+                    )
+                except GatekeeperError:
+                    found = ""
+                self._bases[base] = found.strip() or base
+            return self._bases[base]
 
     def _stamp(self, python: Path) -> str:
         # Once per run and interpreter: every stage asks, and installs don't happen mid-run.
@@ -368,6 +389,12 @@ def _scope_material(ctx: StageContext) -> dict[str, Any]:
     if stage.file_local or stage.tool is None or stage.judges_change:
         return {"files": sorted(ctx.files), "whole_tree": ctx.whole_tree}
     return {}
+
+
+def _judges_base(stage: Stage) -> bool:
+    """Whether the stage's result depends on the base: it has no tool (a guard reading the
+    diff) or it is on for a change (:attr:`Stage.on_for_change`: it judges the change)."""
+    return stage.tool is None or stage.on_for_change
 
 
 def _tool_environment() -> dict[str, str]:

@@ -218,7 +218,9 @@ def gatekeeper_register_stages(register: Callable[[Stage], None]) -> None:
             options=_options(),
             timeout=900.0,
             after=("pytest",),
-            cacheable=False,  # judged against a base, with coverage handed over by pytest
+            # Cached by tree, base tree and deep mode (the cache keys a stage that is on for a
+            # change by its base): the push of a tree the loop passed replays its judgement.
+            cacheable=True,
             default_enabled=False,
             on_for_change=True,
             fast_path=True,

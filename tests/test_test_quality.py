@@ -427,13 +427,30 @@ def test_ci_threshold_lets_a_partly_covered_change_through_also_under_xdist(corp
     assert rules == {"no-assert", "tautology"}
 
 
+def test_a_judgement_is_replayed_only_for_its_tree_and_base(corpus):
+    repo: GateRepo = corpus["repo"]
+    args = ("run", "--stage", "test-quality", "-f", "json")
+    first = repo.gate(*args, "--base", corpus["middle"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    again = repo.gate(*args, "--base", corpus["middle"])
+    assert (again.returncode, _stage(again)["cached"]) == (0, True)
+    # The same tree judged against an older base: more of it is the change, and uncovered.
+    older = repo.gate(*args, "--base", corpus["base"])
+    assert (older.returncode, _stage(older)["cached"]) == (1, False), older.stdout
+    assert "uncovered-change" in {f["rule"] for f in _stage(older)["findings"]}
+
+
 def test_deep_mode_reports_the_surviving_mutant_and_not_the_killed_ones(corpus):
     repo: GateRepo = corpus["repo"]
     # The stage alone: it runs the tests under coverage itself (no pytest stage to hand over).
     args = ("run", "--base", corpus["middle"], "--stage", "test-quality", "-f", "json")
+    shallow = repo.gate(*args)
+    assert shallow.returncode == 0, shallow.stdout + shallow.stderr
+    # A stored judgement without mutants is never replayed for a deep run.
     done = repo.gate(*args, "--deep")
     assert done.returncode == 1, done.stdout + done.stderr
     stage = _stage(done)
+    assert stage["cached"] is False
     assert {f["rule"] for f in stage["findings"]} == {"survived-mutant", "deep-summary"}, stage
     survived = [f for f in stage["findings"] if f["rule"] == "survived-mutant"]
     assert [(f["path"], f["line"], f["message"]) for f in survived] == [
