@@ -30,7 +30,7 @@ from typing import Any
 
 from gatekeeper import StageContext, StageError
 
-from . import _change
+from . import _change, _private_plugin
 
 REPORT_DIR = Path(__file__).parent / "_pytest_report"
 PLUGIN = "gatekeeper_pytest_coverage"
@@ -46,12 +46,15 @@ class Measurement:
     :ivar directory: the data directory (removed with ``keeper``).
     :ivar digests: repo-relative path -> sha256 of the content that was measured.
     :ivar contexts: each test's lines were recorded under its node id.
+    :ivar plugin: the module name of this run's copy of the measuring plugin (see
+        :mod:`._private_plugin`).
     """
 
     directory: Path
     digests: Mapping[str, str]
     contexts: bool
     keeper: tempfile.TemporaryDirectory[str] = field(repr=False, compare=False)
+    plugin: str = PLUGIN
 
     def env(self) -> dict[str, str]:
         """Environment of the test run: the coverage config, the context switch, and the
@@ -60,12 +63,17 @@ class Measurement:
         return {
             "GATEKEEPER_COVERAGE_DIR": str(self.directory),
             "GATEKEEPER_COVERAGE_CONTEXTS": "1" if self.contexts else "0",
-            "PYTHONPATH": os.pathsep.join((str(SITE), str(REPORT_DIR))),
+            "PYTHONPATH": os.pathsep.join((str(SITE), str(REPORT_DIR), str(self.plugin_dir))),
         }
 
+    @property
+    def plugin_dir(self) -> Path:
+        """Where this measurement's copy of the measuring plugin lies."""
+        return self.directory / "plugin"
+
     def plugin_args(self) -> list[str]:
-        """pytest arguments that load the measuring plugin first."""
-        return ["-p", PLUGIN]
+        """pytest arguments that load the measuring plugin (this run's copy) first."""
+        return ["-p", self.plugin]
 
 
 _LOCK = threading.Lock()
@@ -87,7 +95,8 @@ def start(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measuremen
     absolute = [os.path.realpath(ctx.root / f) for f in files]
     (directory / "files").write_text("".join(f"{p}\n" for p in absolute), encoding="utf-8")
     digests = {f: digest(ctx.root / f) for f in files}
-    return Measurement(directory, digests, contexts, keeper)
+    plugin = _private_plugin.install(REPORT_DIR / f"{PLUGIN}.py", directory / "plugin")
+    return Measurement(directory, digests, contexts, keeper, plugin)
 
 
 def prepare(ctx: StageContext) -> Measurement | None:

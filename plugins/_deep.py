@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gatekeeper import StageContext, StageError
 
+from . import _private_plugin
 from ._mutants import Mutant
 
 REPORT_DIR = Path(__file__).parent / "_pytest_report"
@@ -77,6 +78,7 @@ def run_all(ctx: StageContext, jobs: Sequence[Job], budget_s: float) -> Tally:
     started = time.monotonic()
     baselines: dict[tuple[str, ...], float | None] = {}
     with tempfile.TemporaryDirectory(prefix="gatekeeper-mutant-") as tmp:
+        plugin = _private_plugin.install(REPORT_DIR / f"{PLUGIN}.py", Path(tmp) / "plugin")
         for index, job in enumerate(jobs):
             left = budget_s - (time.monotonic() - started)
             if left <= 0 or ctx.remaining() <= 1:
@@ -94,7 +96,7 @@ def run_all(ctx: StageContext, jobs: Sequence[Job], budget_s: float) -> Tally:
             source = Path(tmp) / f"mutant-{index}.py"
             source.write_text(job.mutant.source, encoding="utf-8")
             limit = min(max(left, 1.0), max(MIN_TIMEOUT, SLOWER * took))
-            _count(tally, job, _run_one(ctx, job, source, limit))
+            _count(tally, job, _run_one(ctx, job, source, limit, plugin))
     tally.elapsed_s = time.monotonic() - started
     return tally
 
@@ -104,7 +106,7 @@ def _baseline(ctx: StageContext, tests: tuple[str, ...], left: float) -> float |
     begun = time.monotonic()
     bounded = replace(ctx, deadline=time.monotonic() + max(left, 1.0))
     try:
-        done = bounded.run(_argv(ctx, "", tests), ok=(0, 1, 2, 3, 4, 5), env=_env("", ""))
+        done = bounded.run(_argv(ctx, None, tests), ok=(0, 1, 2, 3, 4, 5), env=_env("", ""))
     except StageError:
         if bounded.remaining() <= 0:
             return None
@@ -123,12 +125,13 @@ def _count(tally: Tally, job: Job, outcome: str) -> None:
         tally.killed += 1
 
 
-def _run_one(ctx: StageContext, job: Job, source: Path, timeout: float) -> str:
-    """``killed``, ``survived`` or ``not-applied`` for one mutant."""
-    env = _env(os.path.realpath(ctx.root / job.path), str(source))
+def _run_one(ctx: StageContext, job: Job, source: Path, timeout: float, plugin: str) -> str:
+    """``killed``, ``survived`` or ``not-applied`` for one mutant (``plugin``: the module
+    name of this run's copy of the mutant plugin, next to ``source``)."""
+    env = _env(os.path.realpath(ctx.root / job.path), str(source), source.parent / "plugin")
     bounded = replace(ctx, deadline=time.monotonic() + timeout)
     try:
-        done = bounded.run(_argv(ctx, PLUGIN, job.tests), ok=(0, 1, 2, 3, 4, 5), env=env)
+        done = bounded.run(_argv(ctx, plugin, job.tests), ok=(0, 1, 2, 3, 4, 5), env=env)
     except StageError:
         if bounded.remaining() <= 0:
             return "killed"  # ran past the time the tests need: an endless loop, say
@@ -145,17 +148,19 @@ def _run_one(ctx: StageContext, job: Job, source: Path, timeout: float) -> str:
     return "not-applied"
 
 
-def _env(target: str, source: str) -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(REPORT_DIR), os.environ.get("PYTHONPATH")) if p)
+def _env(target: str, source: str, plugin_dir: Path | None = None) -> dict[str, str]:
+    parts = (str(plugin_dir) if plugin_dir else "", os.environ.get("PYTHONPATH"))
     return {
         "GATEKEEPER_MUTANT_TARGET": target,
         "GATEKEEPER_MUTANT_SOURCE": source,
-        "PYTHONPATH": path,
+        # by path, not by name: the working directory comes first on sys.path
+        "GATEKEEPER_IMPORT_HOOK": str(REPORT_DIR / "gatekeeper_import_hook.py"),
+        "PYTHONPATH": os.pathsep.join(p for p in parts if p),
     }
 
 
-def _argv(ctx: StageContext, plugin: str, tests: Sequence[str]) -> list[str]:
-    argv = [str(ctx.project_python), "-m", "pytest", "-p", plugin or "no:" + PLUGIN]
+def _argv(ctx: StageContext, plugin: str | None, tests: Sequence[str]) -> list[str]:
+    argv = [str(ctx.project_python), "-m", "pytest", *(("-p", plugin) if plugin else ())]
     return [*argv, "-p", "no:cacheprovider", "-x", "-q", "--color=no", "-p", "no:randomly", *tests]
 
 

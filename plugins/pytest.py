@@ -14,7 +14,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import gatekeeper
 from gatekeeper import Finding, Stage, StageContext, StageError, StageSkip
 
-from . import _coverage
+from . import _coverage, _private_plugin
 from . import _pytest_select as select
 
 REPORTER_SOURCE = Path(__file__).parent / "_pytest_report" / "gatekeeper_pytest_report.py"
@@ -261,13 +260,10 @@ def _reporter(tmp: Path) -> tuple[str, dict[str, str], str]:
     A module of the project cannot shadow a name it cannot know, and the nonce file is gone
     (read by the reporter at import) before any conftest or test runs.
     """
-    token = secrets.token_hex(8)
-    name = f"gatekeeper_pytest_report_{token}"
     plugin_dir = tmp / "plugin"
-    plugin_dir.mkdir()
-    shutil.copyfile(REPORTER_SOURCE, plugin_dir / f"{name}.py")
+    name = _private_plugin.install(REPORTER_SOURCE, plugin_dir)
     nonce = secrets.token_hex(16)
-    nonce_file = tmp / f"nonce-{token}"
+    nonce_file = tmp / f"nonce-{name}"
     nonce_file.write_text(nonce, encoding="utf-8")
     path = os.pathsep.join(p for p in (str(plugin_dir), os.environ.get("PYTHONPATH")) if p)
     env = {

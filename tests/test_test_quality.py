@@ -436,7 +436,7 @@ def test_a_judgement_is_replayed_only_for_its_tree_and_base(corpus):
     assert (again.returncode, _stage(again)["cached"]) == (0, True)
     # The same tree judged against an older base: more of it is the change, and uncovered.
     older = repo.gate(*args, "--base", corpus["base"])
-    assert (older.returncode, _stage(older)["cached"]) == (1, False), older.stdout
+    assert older.returncode == 1, older.stdout  # (cached only if judged so before)
     assert "uncovered-change" in {f["rule"] for f in _stage(older)["findings"]}
 
 
@@ -620,3 +620,56 @@ def test_mutant_sources_keep_everything_but_the_mutated_expression():
     (mutant,) = _mutants.mutants(source, [2], per_line=1)
     assert mutant.source == "x = 'a'  # comment\ny = ('é' - x)  # keep\n"
     assert mutant.description == "`'é' + x` becomes `'é' - x`"
+
+
+SHADOW_COVERAGE = """\
+import json
+import os
+
+
+def pytest_unconfigure(config):
+    folder = os.environ["GATEKEEPER_COVERAGE_DIR"]
+    with open(os.path.join(folder, "files")) as fh:
+        files = [line.strip() for line in fh if line.strip()]
+    with open(os.path.join(folder, "hits-forged.json"), "w") as fh:
+        json.dump({"files": {f: list(range(1, 400)) for f in files}, "contexts": {}}, fh)
+"""
+
+SHADOW_MUTANT = """\
+import os
+
+import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    with open(os.environ["GATEKEEPER_MUTANT_SOURCE"] + ".loaded", "w") as fh:
+        fh.write("forged")
+    session.exitstatus = 1
+"""
+
+
+def test_modules_named_like_the_gate_s_plugins_are_not_loaded_instead(corpus):
+    repo: GateRepo = corpus["repo"]
+    # `python -m pytest` puts the repository's top first on sys.path: a change that adds a
+    # module named like a plugin the gate loads with -p would report what it likes.
+    shadows = {
+        "gatekeeper_pytest_coverage.py": SHADOW_COVERAGE,
+        "gatekeeper_pytest_mutant.py": SHADOW_MUTANT,
+        "gatekeeper_import_hook.py": "raise SystemExit('shadowed')\n",
+    }
+    for name, text in shadows.items():
+        repo.write(name, text)
+    try:
+        args = ("run", "--stage", "test-quality", "-f", "json")
+        covered = repo.gate(*args, "--base", corpus["base"])
+        mutated = repo.gate(*args, "--base", corpus["middle"], "--deep")
+    finally:
+        for name in shadows:
+            (repo.path / name).unlink()
+    assert covered.returncode == 1, covered.stdout + covered.stderr
+    assert ("uncovered-change", "shop/pricing.py", _line(PRICING, "return value * 3")) in (
+        _places(_stage(covered))
+    )
+    assert mutated.returncode == 1, mutated.stdout + mutated.stderr
+    assert "survived-mutant" in {f["rule"] for f in _stage(mutated)["findings"]}

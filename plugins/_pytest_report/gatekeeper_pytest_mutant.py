@@ -12,14 +12,26 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import CodeType, ModuleType
 
-# A sibling module on PYTHONPATH (imported by name: it is no package mypy can follow).
-spec_from_others = importlib.import_module("gatekeeper_import_hook").spec_from_others
+
+def _import_hook() -> ModuleType:
+    """The gate's import-hook helper, loaded from the path the stage gives (by name, a module
+    of the project at the top of the repository would come first on ``sys.path``)."""
+    path = os.environ["GATEKEEPER_IMPORT_HOOK"]
+    spec = importlib.util.spec_from_file_location("_gatekeeper_import_hook", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+spec_from_others = _import_hook().spec_from_others
 
 _TARGET = os.environ.get("GATEKEEPER_MUTANT_TARGET", "")
 _SOURCE = os.environ.get("GATEKEEPER_MUTANT_SOURCE", "")
