@@ -71,6 +71,7 @@ TESTS = {
 
 SPY = """\
 import os
+import sys
 
 
 def pytest_collection_finish(session):
@@ -78,6 +79,9 @@ def pytest_collection_finish(session):
     if log:
         with open(log, "a", encoding="utf-8") as fh:
             fh.write(" ".join(sorted(i.nodeid.split("::")[-1] for i in session.items)) + "\\n")
+        if "--testmon-noselect" in sys.argv:  # pytest-testmon records (the slow, traced run)
+            with open(log + ".recorded", "a", encoding="utf-8") as fh:
+                fh.write("recorded\\n")
 """
 
 SLOW = """\
@@ -111,8 +115,15 @@ class Spy:
     def __init__(self, repo: GateRepo, log: Path, env: dict[str, str] | None = None) -> None:
         self.repo, self.log, self.env = repo, log, env or {}
 
+    @property
+    def recorded(self) -> int:
+        """How many sessions of the last ``verify`` recorded testmon's data."""
+        marks = self.log.with_name(self.log.name + ".recorded")
+        return len(marks.read_text().splitlines()) if marks.exists() else 0
+
     def verify(self) -> tuple[dict[str, Any], list[str]]:
         self.log.write_text("", encoding="utf-8")
+        self.log.with_name(self.log.name + ".recorded").unlink(missing_ok=True)
         done: GateResult = self.repo.gate(
             "verify",
             "--stage",
@@ -151,7 +162,7 @@ def test_attempts_recheck_failures_first_and_clean_only_after_the_full_suite(spy
     # A first run has nothing to select by: the whole suite runs at once.
     report, sessions = spy.verify()
     assert report["verdict"] == "failed" and _failing(report) == ["test_add"]
-    assert sessions == [EVERY_TEST]
+    assert sessions == [EVERY_TEST] and spy.recorded == 1  # the one-time data build
 
     # The agent fixes the one file: the test that failed is re-checked first, alone; then
     # (testmon selecting nothing else) the full suite runs before the verdict is clean.
@@ -160,6 +171,9 @@ def test_attempts_recheck_failures_first_and_clean_only_after_the_full_suite(spy
     assert report["verdict"] == "passed"
     assert sessions[0] == "test_add"
     assert sessions[-1] == EVERY_TEST, "clean without the full suite having run"
+    # testmon deselected every other test (it exits 0 then, not 5): its data stays, and the
+    # confirmation runs plain pytest instead of recording the data again.
+    assert spy.recorded == 0 and (state / "testmondata").is_file()
     tests = _pytest(report)["extra"]["tests"]
     assert (tests["collected"], tests["passed"], tests["deselected"]) == (4, 4, 0)
 

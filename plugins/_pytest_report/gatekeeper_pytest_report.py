@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import unittest
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -200,10 +201,15 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         )
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+    yield
     if hasattr(session.config, "workerinput"):
         return  # an xdist worker: the controller writes the one report
-    _state["exitstatus"] = int(exitstatus)
+    # The status pytest will exit with: the session's once every plugin's hook has run
+    # (pytest-testmon turns "no tests collected" into 0 when it deselected every test).
+    # Findings come from the reports above, so a status changed to hide them hides nothing.
+    _state["exitstatus"] = int(session.exitstatus)
     why = session.shouldfail or session.shouldstop
     _state["stopped"] = why if isinstance(why, str) else ("stopped" if why else "")
     target = os.environ.get("GATEKEEPER_PYTEST_REPORT")
