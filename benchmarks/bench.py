@@ -96,9 +96,13 @@ class Project:
 
     @property
     def env(self) -> dict[str, str]:
-        keep = {k: v for k, v in os.environ.items() if not k.startswith(("GATEKEEPER_", "VIRTUAL"))}
-        # No PYTHONDONTWRITEBYTECODE here: a user's gatekeeper has its bytecode cached (the
-        # gate sets it for the tools it runs, and the tool runs below get it too).
+        keep = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("GATEKEEPER_", "VIRTUAL")) and k != "PYTHONDONTWRITEBYTECODE"
+        }
+        # No PYTHONDONTWRITEBYTECODE (even if this shell sets it): a user's gatekeeper has its
+        # bytecode cached (the tools the gate runs keep theirs under PYTHONPYCACHEPREFIX).
         return {**keep, **GIT_ENV, "NO_COLOR": "1"}
 
 

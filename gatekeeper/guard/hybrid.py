@@ -140,11 +140,22 @@ def added_lines(base_text: str | None, now_text: str) -> set[int]:
     now = now_text.splitlines()
     if base_text is None:
         return set(range(1, len(now) + 1))
-    matcher = difflib.SequenceMatcher(None, base_text.splitlines(), now, autojunk=False)
+    old = base_text.splitlines()
+    # The lines both ends share are unchanged: matching only the middle keeps a one-line edit
+    # of a long module instant (SequenceMatcher is quadratic in what it is given).
+    head = 0
+    while head < min(len(old), len(now)) and old[head] == now[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(old), len(now)) - head and old[-1 - tail] == now[-1 - tail]:
+        tail += 1
+    middle = difflib.SequenceMatcher(
+        None, old[head : len(old) - tail], now[head : len(now) - tail], autojunk=False
+    )
     added: set[int] = set()
-    for op, _a1, _a2, b1, b2 in matcher.get_opcodes():
+    for op, _a1, _a2, b1, b2 in middle.get_opcodes():
         if op in ("replace", "insert"):
-            added.update(range(b1 + 1, b2 + 1))
+            added.update(range(head + b1 + 1, head + b2 + 1))
     return added
 
 
