@@ -160,6 +160,8 @@ def test_the_hook_fails_closed_when_gatekeeper_is_gone(tmp_path: Path) -> None:
     assert pr.remote_sha("main") is None
 
     _borrowed_venv(env, with_gatekeeper=False)  # the interpreter is back, gatekeeper is not
+    # ... not on a PYTHONPATH either (a gate running this suite puts its tree there)
+    pr.repo.env.pop("PYTHONPATH", None)
     pushed = pr.push("origin", "main")
     assert pushed.returncode != 0
     assert "cannot be imported" in pushed.output and "git push --no-verify" in pushed.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import py_compile
+import sys
 from pathlib import Path
 
 from named_tree_support import project_venv
@@ -79,7 +80,10 @@ def test_stale_bytecode_beside_the_source_does_not_stand_in_for_it(gate_repo: Ga
     gate_repo.write("tests/test_add.py", TEST)
     # Bytecode of the correct version, then the bug with the same size and timestamp: Python
     # itself would take the bytecode (it checks only size and mtime).
-    py_compile.compile(str(source), doraise=True)
+    # Beside the source by name: a PYTHONPYCACHEPREFIX in this process (a gate running this
+    # suite sets one) would send it elsewhere.
+    beside = source.parent / "__pycache__" / f"__init__.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(str(source), cfile=str(beside), doraise=True)
     stamp = source.stat().st_mtime_ns
     source.write_text(BUGGY)
     os.utime(source, ns=(stamp, stamp))
