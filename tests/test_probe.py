@@ -1,0 +1,98 @@
+"""The line probes of the changed files, in a real pytest run of a small project.
+
+A probe site records its lines once and then costs a flag test (a hot loop must not pay a
+call per statement); with per-test contexts every test still records every line it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPORT_DIR = Path(__file__).resolve().parent.parent / "plugins" / "_pytest_report"
+
+MODULE = '''\
+"""A module measured by probes."""
+
+from __future__ import annotations
+
+
+def total(values):
+    result = 0
+    for value in values:
+        if value > 2:
+            result += value
+        else:
+            result -= 1
+    return result
+
+
+def unused():
+    return 1
+'''
+
+TESTS = """\
+from calc import total
+
+
+def test_first():
+    assert total(range(1000)) > 0
+
+
+def test_second():
+    assert total([5]) == 5
+
+
+def test_third():
+    assert total([]) == 0
+"""
+
+
+def _measure(tmp_path: Path, contexts: bool) -> dict[str, dict]:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "calc.py").write_text(MODULE)
+    (project / "test_calc.py").write_text(TESTS)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "files").write_text(f"{os.path.realpath(project / 'calc.py')}\n")
+    env = {
+        **os.environ,
+        "GATEKEEPER_COVERAGE_DIR": str(data),
+        "GATEKEEPER_COVERAGE_CONTEXTS": "1" if contexts else "0",
+        "PYTHONPATH": os.pathsep.join((str(REPORT_DIR / "_site"), str(REPORT_DIR))),
+    }
+    argv = [sys.executable, "-m", "pytest", "-p", "gatekeeper_pytest_coverage", "-q"]
+    argv += ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:randomly"]
+    done = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    files: dict[str, set[int]] = {}
+    per_test: dict[str, set[int]] = {}
+    for hits in data.glob("hits-*.json"):
+        found = json.loads(hits.read_text())
+        for lines in found["files"].values():
+            files.setdefault("calc.py", set()).update(lines)
+        for test, paths in found["contexts"].items():
+            for lines in paths.values():
+                per_test.setdefault(test.split("::")[-1], set()).update(lines)
+    return {"files": files, "contexts": per_test}
+
+
+@pytest.mark.parametrize("contexts", [False, True])
+def test_probes_record_each_line_run_and_only_those(tmp_path, contexts):
+    found = _measure(tmp_path, contexts)
+    # Docstring, import and defs at import; the loop's both branches; not unused()'s body.
+    assert found["files"]["calc.py"] == {1, 3, 6, 7, 8, 9, 10, 12, 13, 16}
+
+
+def test_every_test_records_the_lines_it_runs_even_after_another_test_ran_them(tmp_path):
+    found = _measure(tmp_path, contexts=True)["contexts"]
+    assert found["test_first"] == {7, 8, 9, 10, 12, 13}
+    # The same sites again: their flags were cleared when the test changed.
+    assert found["test_second"] == {7, 8, 9, 10, 13}
+    assert found["test_third"] == {7, 8, 13}
