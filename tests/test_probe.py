@@ -53,7 +53,7 @@ def test_third():
 """
 
 
-def _measure(tmp_path: Path, contexts: bool) -> dict[str, dict]:
+def _measure(tmp_path: Path, contexts: bool) -> dict[str, dict[str, set[int]]]:
     project = tmp_path / "project"
     project.mkdir()
     (project / "calc.py").write_text(MODULE)
