@@ -68,6 +68,11 @@ def _upstream(root: Path) -> str | None:
     return out or None
 
 
+def upstream_commit(root: Path) -> str | None:
+    """The commit of HEAD's upstream branch as this clone knows it (None: no upstream)."""
+    return _commit(root, "@{upstream}")
+
+
 def _remote_default(root: Path) -> str | None:
     """``origin/main`` or the like: the default branch of a remote, as this clone knows it."""
     remotes = git.git(root, "remote", check=False).split()

@@ -88,6 +88,12 @@ def _bin(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def env_skips() -> tuple[str, ...]:
+    """Stages named in ``GATEKEEPER_SKIP`` (comma separated)."""
+    raw = os.environ.get("GATEKEEPER_SKIP", "")
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
 def project_python(root: Path, configured: str | None = None) -> Path:
     """The interpreter whose environment holds the project and its tools.
 

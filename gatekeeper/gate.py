@@ -33,7 +33,7 @@ from gatekeeper.config import (
     validate,
     validate_mapping,
 )
-from gatekeeper.environment import Probe, probe, project_python, remember
+from gatekeeper.environment import Probe, env_skips, probe, project_python, remember
 from gatekeeper.errors import ConfigError, GatekeeperError
 from gatekeeper.executor import Job, Listener, execute
 from gatekeeper.layout import discover
@@ -146,12 +146,6 @@ def _unknown_stage(name: str, known: Sequence[str]) -> GatekeeperError:
     close = difflib.get_close_matches(name, list(known), n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"known stages: {', '.join(sorted(known))}"
     return GatekeeperError(f"unknown stage {name!r}", hint)
-
-
-def env_skips() -> tuple[str, ...]:
-    """Stages named in ``GATEKEEPER_SKIP`` (comma separated)."""
-    raw = os.environ.get("GATEKEEPER_SKIP", "")
-    return tuple(s.strip() for s in raw.split(",") if s.strip())
 
 
 def plan(request: GateRequest, plugins: PluginSet | None = None) -> Plan:

@@ -75,6 +75,12 @@ def head_sha(root: Path) -> str | None:
     return out or None
 
 
+def tree_hash_of(root: Path, commit: str) -> str | None:
+    """The tree id of ``commit`` (None: git does not know it)."""
+    out = git(root, "rev-parse", "--verify", "--quiet", f"{commit}^{{tree}}", check=False)
+    return out.strip() or None
+
+
 def is_dirty(root: Path) -> bool:
     """True when the working tree or index differs from HEAD (untracked files count)."""
     return bool(git(root, "status", "--porcelain", "--untracked-files=normal").strip())

@@ -195,6 +195,28 @@ class RunResult:
     def exit_code(self) -> int:
         return {"passed": 0, "failed": 1, "error": 2}[self.verdict]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunResult:
+        """A run from its version-1 JSON (:meth:`to_json`); unknown keys are ignored.
+
+        :raises KeyError, TypeError, ValueError: ``data`` is not such a run.
+        """
+        base = data.get("base")
+        return cls(
+            verdict=data["verdict"],
+            tree=str(data["tree"]),
+            duration_s=float(data.get("duration_s", 0.0)),
+            stages=tuple(StageResult.from_json(s) for s in data.get("stages", ())),
+            root=str(data.get("root", "")),
+            commit=data.get("commit"),
+            trigger=str(data.get("trigger", "person")),
+            started_at=str(data.get("started_at", "")),
+            tools=dict(data.get("tools", {})),
+            environment=dict(data.get("environment", {})),
+            off_by_config=tuple(data.get("off_by_config", ())),
+            base=BaseInfo.from_json(base) if isinstance(base, dict) else None,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "version": 1,

@@ -82,11 +82,23 @@ class PluginSet:
         return found
 
     def formats(self) -> dict[str, ReportFormat]:
+        """Every ``--format`` choice; a built-in name is never taken over by a plugin.
+
+        :raises GatekeeperError: a plugin registered something else, or a built-in's name.
+        """
+        from gatekeeper.reporting import builtin_formats
+
         found: dict[str, ReportFormat] = {}
+        reserved = builtin_formats()
 
         def register(fmt: ReportFormat) -> None:
             if not isinstance(fmt, ReportFormat):
                 raise GatekeeperError(f"a plugin registered {fmt!r}, which is not a ReportFormat")
+            if fmt.name in reserved and fmt != reserved[fmt.name]:
+                raise GatekeeperError(
+                    f"a plugin registered the report format {fmt.name!r}, which is built in",
+                    "give the plugin's format a name of its own",
+                )
             found[fmt.name] = fmt
 
         self.pm.hook.gatekeeper_register_formats(register=register)

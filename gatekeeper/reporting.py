@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.formats import ReportFormat, ReportOptions
 from gatekeeper.models import RunResult
-from gatekeeper.plugins import PluginSet
+
+if TYPE_CHECKING:
+    from gatekeeper.plugins import PluginSet
 
 
 def resolve_format(plugins: PluginSet, name: str) -> ReportFormat:
@@ -19,6 +21,20 @@ def resolve_format(plugins: PluginSet, name: str) -> ReportFormat:
         hint = f"did you mean {close[0]!r}?" if close else f"choose one of: {', '.join(formats)}"
         raise GatekeeperError(f"unknown report format {name!r}", hint)
     return formats[name]
+
+
+def builtin_formats() -> dict[str, ReportFormat]:
+    """The built-in formats by name, without loading any plugin (no plugin can replace one:
+    see :meth:`~gatekeeper.plugins.PluginSet.formats`)."""
+    from gatekeeper.reports import builtin
+
+    found: dict[str, ReportFormat] = {}
+
+    def register(fmt: ReportFormat) -> None:
+        found[fmt.name] = fmt
+
+    builtin.gatekeeper_register_formats(register=register)
+    return found
 
 
 def render(

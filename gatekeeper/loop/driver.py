@@ -143,6 +143,7 @@ class _Driver:
     loop_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     start_tree: str = ""
     change: ChangeBase | None = None  # the base, resolved once when the loop starts
+    start_head: str | None = None
     started: float = field(default_factory=time.monotonic)
     detector: stall.StallDetector = field(default_factory=stall.StallDetector)
     attempts: list[dict[str, Any]] = field(default_factory=list)
@@ -333,6 +334,7 @@ class _Driver:
 
     def drive(self) -> LoopResult:
         self.start_tree = git.tree_hash(self.root)
+        self.start_head = git.head_sha(self.root)
         self.hooks = hookwatch.fingerprint(self.root)
         self.change = resolve_base(self.root, self.req.base)
         self.earlier = [
@@ -387,6 +389,8 @@ class _Driver:
 
     def finish(self, run: RunResult, reason: str) -> LoopResult:
         summary = self.handoff_text(run, reason) if reason in ("stuck", "budget", "tamper") else ""
+        if reason == "clean":
+            self.seal(run)
         duration = time.monotonic() - self.started
         self.record_end(reason, run, duration)
         return LoopResult(
@@ -399,6 +403,38 @@ class _Driver:
             duration_s=duration,
             handoff=summary,
         )
+
+    def seal(self, run: RunResult) -> None:
+        """Seal the clean tree for the push that usually follows (see ``push.verdicts``).
+
+        Only when that push can be predicted and judged from what the loop already stored:
+        every stage on (no ``--stage``/``--skip``), and the push's base — the upstream branch,
+        else the commit the loop started on — has the tree the loop started from. Otherwise
+        the push checks as usual. An optimisation only: any failure is reported and ignored.
+        """
+        from gatekeeper.change import upstream_commit
+        from gatekeeper.environment import env_skips
+        from gatekeeper.push.check import PushOptions, seal_for_push
+
+        head = git.head_sha(self.root)
+        if self.req.only or self.req.skip or env_skips() or head is None:
+            return
+        base = upstream_commit(self.root) or self.start_head
+        started = time.monotonic()
+        try:
+            if base is None or git.tree_hash_of(self.root, base) != self.start_tree:
+                return
+            why = "the loop's base, as the push will see it"
+            sealed = seal_for_push(
+                self.root, run.tree, head, base, why, PushOptions(deep=self.req.deep)
+            )
+        except (GatekeeperError, OSError) as exc:
+            why = exc.message if isinstance(exc, GatekeeperError) else str(exc)
+            self.notify(f"the final tree was not sealed for the push: {why}")
+            return
+        took = time.monotonic() - started
+        if sealed:
+            self.notify(f"sealed the final tree for a push against {base[:10]} ({took:.1f}s)")
 
     def record_end(self, reason: str, run: RunResult | None, duration: float) -> None:
         """The ``loop`` record; written on every ending, interrupts and errors included."""

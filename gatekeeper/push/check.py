@@ -7,14 +7,22 @@ Shared by the native pre-push hook and the pre-commit hook: both turn their prot
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gatekeeper.push import snapshot
 from gatekeeper.push.refs import Check, Skipped
+
+if TYPE_CHECKING:
+    from gatekeeper.models import RunResult
+    from gatekeeper.plugins import PluginSet
 
 BYPASS = "git push --no-verify"
 
@@ -72,7 +80,7 @@ def forget_hook_location() -> None:
 
 
 def _announce_skips(options: PushOptions) -> None:
-    from gatekeeper.gate import env_skips
+    from gatekeeper.environment import env_skips
 
     named = [*options.skip, *(s for s in env_skips() if s not in options.skip)]
     if named:
@@ -112,19 +120,147 @@ def check_push(
 
 
 def check_commit(root: Path, check: Check, state: Path, options: PushOptions) -> int:
-    """Run the gate on one commit, in a snapshot of it, and print its report."""
+    """Run the gate on one commit, in a snapshot of it, and print its report.
+
+    A tree that already passed against a base with the same tree, here and with the same
+    options, is replayed from its sealed verdict instead (:mod:`gatekeeper.push.verdicts`).
+    """
     base = options.base or check.base
     why = f"changes since {options.base}" if options.base else check.why
     scope = "all files (--all-files)" if options.all_files else why
     refs = ", ".join(check.refs)
+    sealed = _sealed(root, check.commit, base, options)
+    if sealed is not None:
+        code = _replay(root, state, sealed, check.commit, base, options)
+        say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
+        return code
     with snapshot.tree_of(root, check.commit) as tree:
         say(
             options,
             f"checking commit {check.commit[:12]} ({refs}): {scope}, in a temporary worktree",
         )
-        code = _gate(tree, options, state, base=base, head=check.commit, why=why)
+        result = _gate(tree, options, state, base=base, head=check.commit, why=why)
+        _seal(tree, state, result, _verdict_key(root, check.commit, base, options))
+    code = result.exit_code
     say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
     return code
+
+
+def seal_for_push(
+    root: Path, tree: str, parent: str, base: str, why: str, options: PushOptions
+) -> bool:
+    """Check ``tree`` as a push of it against ``base`` would, and seal a pass for that push.
+
+    The loop calls this when it ends clean, so the push of its final tree is a look-up. The
+    tree gets a commit of its own (parent ``parent``, no ref: git collects it) for the
+    snapshot; the run is not reported or recorded. True when a verdict was sealed.
+
+    :raises GatekeeperError: git cannot make the commit or the snapshot.
+    """
+    from gatekeeper import git
+    from gatekeeper.state import state_dir
+
+    identity = {
+        "GIT_AUTHOR_NAME": "gatekeeper",
+        "GIT_AUTHOR_EMAIL": "gatekeeper@localhost",
+        "GIT_COMMITTER_NAME": "gatekeeper",
+        "GIT_COMMITTER_EMAIL": "gatekeeper@localhost",
+    }
+    message = "gatekeeper: the loop's final tree, sealed for the push"
+    commit = git.git(root, "commit-tree", tree, "-p", parent, "-m", message, env=identity).strip()
+    state = state_dir(root)
+    with snapshot.tree_of(root, commit) as checkout:
+        result = _gate(
+            checkout, options, state, base=base, head=commit, why=why, report=False, record=False
+        )
+        return _seal(checkout, state, result, _verdict_key(root, commit, base, options))
+
+
+def _verdict_key(
+    root: Path, commit: str, base: str | None, options: PushOptions
+) -> tuple[str, str] | None:
+    """The sealed-verdict key of a push of ``commit`` against ``base``, and the commit's
+    tree (None: nothing is sealed for this push)."""
+    from gatekeeper import git
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import verdicts
+
+    if options.all_files:
+        return None  # not a check of the change; rare enough to always run
+    asked = [f"{commit}^{{tree}}", *([f"{base}^{{tree}}"] if base else [])]
+    try:
+        out = git.git(root, "rev-parse", "--path-format=absolute", "--git-common-dir", *asked)
+    except GatekeeperError:
+        return None
+    common, tree, *rest = out.split()
+    settings = {
+        "only": sorted(options.only),
+        "skip": sorted(options.skip),
+        "all_findings": options.all_findings,
+        "base": options.base,
+        "deep": options.deep,
+    }
+    return verdicts.key(root, Path(common), tree, rest[0] if rest else None, settings), tree
+
+
+def _sealed(
+    root: Path, commit: str, base: str | None, options: PushOptions
+) -> dict[str, Any] | None:
+    from gatekeeper.push import verdicts
+    from gatekeeper.state import state_dir
+
+    found = _verdict_key(root, commit, base, options) if options.use_cache else None
+    if found is None:
+        return None
+    key, tree = found
+    return verdicts.lookup(state_dir(root), key, root, tree)
+
+
+def _seal(tree: Path, state: Path, result: RunResult, key: tuple[str, str] | None) -> bool:
+    """Seal a passed run of a single-project tree (its interpreter is the one to check) that
+    checked the commit's own tree."""
+    from gatekeeper.config import read_settings
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.projects import projects
+    from gatekeeper.push import verdicts
+
+    python = result.environment.get("python")
+    if key is None or result.verdict != "passed" or result.tree != key[1] or not python:
+        return False
+    if projects(tree) != [""]:
+        return False
+    try:
+        configured = read_settings(tree)[1].get("python")
+    except GatekeeperError:
+        return False
+    return verdicts.store(state, key[0], result, Path(python), configured)
+
+
+def _replay(
+    root: Path,
+    state: Path,
+    record: dict[str, Any],
+    commit: str,
+    base: str | None,
+    options: PushOptions,
+) -> int:
+    from gatekeeper import ledger
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.push import verdicts
+
+    started = time.monotonic()
+    result = verdicts.replay(record, commit, base, root)
+    result = dataclasses.replace(result, duration_s=time.monotonic() - started)
+    say(
+        options,
+        f"commit {commit[:12]}: its tree passed this check against the same base on "
+        f"{record.get('sealed_at', '?')} (same options, tools and settings): replayed "
+        "(--no-cache checks again)",
+    )
+    _emit(result, options)
+    with contextlib.suppress(GatekeeperError):
+        ledger.record_run(state, result)
+    return result.exit_code
 
 
 def check_tree(root: Path, options: PushOptions) -> int:
@@ -133,7 +269,8 @@ def check_tree(root: Path, options: PushOptions) -> int:
 
     _announce_skips(options)
     why = f"--base {options.base}" if options.base else "none (no base was given)"
-    return _gate(root, options, state_dir(root), base=options.base, head=None, why=why)
+    result = _gate(root, options, state_dir(root), base=options.base, head=None, why=why)
+    return result.exit_code
 
 
 _WORDS = {0: "PASSED", 1: "FAILED", 2: "ERROR (the gate could not run)"}
@@ -147,16 +284,14 @@ def _gate(
     base: str | None,
     head: str | None,
     why: str,
-) -> int:
+    report: bool = True,
+    record: bool = True,
+) -> RunResult:
     from gatekeeper.change import ChangeBase
-    from gatekeeper.commands.options import use_color
-    from gatekeeper.formats import ReportOptions
     from gatekeeper.gate import GateRequest, run_gate
     from gatekeeper.plugins import load_plugins
-    from gatekeeper.reporting import emit, resolve_format
 
     plugins = load_plugins()
-    fmt = resolve_format(plugins, options.format)
     request = GateRequest(
         root=tree,
         only=options.only,
@@ -172,8 +307,21 @@ def _gate(
         jobs=options.jobs,
         state=state,
         deep=options.deep,
+        record=record,
     )
     result = run_gate(request, plugins)
+    if report:
+        _emit(result, options, plugins)
+    return result
+
+
+def _emit(result: RunResult, options: PushOptions, plugins: PluginSet | None = None) -> None:
+    from gatekeeper.commands.options import use_color
+    from gatekeeper.formats import ReportOptions
+    from gatekeeper.plugins import load_plugins
+    from gatekeeper.reporting import builtin_formats, emit, resolve_format
+
+    fmt = None if plugins else builtin_formats().get(options.format)
+    fmt = fmt or resolve_format(plugins or load_plugins(), options.format)
     emit(result, fmt, ReportOptions(color=use_color("auto", sys.stdout)))
     sys.stdout.flush()
-    return result.exit_code

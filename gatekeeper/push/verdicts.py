@@ -1,0 +1,246 @@
+"""Sealed push verdicts: a tree that passed the push gate against a base is not checked again.
+
+The push gate's verdict on a commit depends on the commit's *tree*, the base's tree, the
+push's options, and this machine: gatekeeper's own code, the interpreters and the packages
+installed for them, the variables that steer Python tools, and git's configuration (which
+decides how a snapshot is checked out). When a push check passes, its result is stored under
+a key over all of those, signed with the user's key (:mod:`gatekeeper.userstate`: the state
+dir is inside the working tree, where a fixer can write, and an unsigned record is ignored).
+The next push of the same tree against a base with the same tree replays it: no snapshot, no
+stage. The loop seals its final tree the same way when it ends clean (:func:`seal_for_push`
+in :mod:`gatekeeper.push.check`), so the push that follows a clean loop is a look-up.
+
+Only ``passed`` verdicts are sealed; a push that failed, or could not run, always runs again.
+The key is deliberately wider than the stage cache's (every ``GATEKEEPER_*`` variable, the
+language settings, ``PATH``): a miss costs one ordinary push, a wrong hit a false green.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gatekeeper import __version__
+from gatekeeper.models import BaseInfo, RunResult
+from gatekeeper.userstate import seal, unseal
+
+RECORD_VERSION = 1
+DIRECTORY = ("cache", "verdicts")
+#: Variables that can change what a stage sees or decides (the stage cache's, and more).
+_ENV_PREFIXES = (
+    "PYTHON",
+    "PYTEST_",
+    "MYPY",
+    "RUFF_",
+    "RADON",
+    "COVERAGE_",
+    "GATEKEEPER_",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "LANG",
+    "LC_",
+    "HOME",
+    "XDG_",
+    "GIT_CONFIG",
+)
+_ENV_IGNORED = frozenset({"PYTHONDONTWRITEBYTECODE", "GATEKEEPER_DEBUG", "GATEKEEPER_TRACE"})
+
+
+def _code_stamp() -> list[str]:
+    """Size and mtime of every module of gatekeeper and its built-in stages.
+
+    An editable install changes code without changing the version; a verdict reached by
+    other code must not be replayed.
+    """
+    import importlib.util
+
+    tops = [Path(__file__).resolve().parent.parent]
+    plugins = importlib.util.find_spec("gatekeeper_plugins")
+    if plugins is not None:
+        tops += [Path(p) for p in plugins.submodule_search_locations or []]
+    parts = []
+    for top in tops:
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    with contextlib.suppress(OSError):
+                        st = os.stat(os.path.join(folder, name))
+                        parts.append(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}")
+    return parts
+
+
+def _environment() -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
+    }
+    # git puts its own exec-path first on PATH for hooks; the rest decides which tools run.
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    env["PATH"] = os.pathsep.join(p for p in path if "git-core" not in p)
+    return env
+
+
+def _stat(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "-"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _git_config_stamp(common_dir: Path) -> dict[str, str]:
+    """git's config files: they decide how a snapshot is checked out (filters, line ends)."""
+    home = Path.home()
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files = [
+        common_dir / "config",
+        common_dir / "info" / "attributes",
+        common_dir / "info" / "exclude",
+        home / ".gitconfig",
+        xdg / "git" / "config",
+        xdg / "git" / "attributes",
+        Path("/etc/gitconfig"),
+    ]
+    return {str(f): _stat(f) for f in files}
+
+
+def key(
+    root: Path,
+    common_dir: Path,
+    tree: str,
+    base_tree: str | None,
+    options: Mapping[str, Any],
+) -> str:
+    """The key of a push check's verdict (sha256 hex).
+
+    :param root: the repository's working tree; ``common_dir``: its git common dir
+        (``git rev-parse --git-common-dir``).
+    :param tree: the pushed commit's tree id; ``base_tree``: the base's (None: no base).
+    :param options: the push's options that can change a verdict (stages, scope, mode).
+    """
+    from gatekeeper.cache import _files_of
+    from gatekeeper.hashing import interpreter_stamp
+
+    env = _environment()
+    material = {
+        "record": RECORD_VERSION,
+        "gatekeeper": __version__,
+        "gate_python": [sys.version, sys.executable, interpreter_stamp(Path(sys.executable))],
+        "code": _code_stamp(),
+        "tree": tree,
+        "base_tree": base_tree,
+        "options": dict(options),
+        "env": env,
+        "env_files": _files_of(root, env),
+        "git": _git_config_stamp(common_dir),
+    }
+    text = json.dumps(material, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _path(state: Path, key_: str) -> Path:
+    return state.joinpath(*DIRECTORY, f"{key_}.json")
+
+
+def store(state: Path, key_: str, run: RunResult, python: Path, configured: str | None) -> bool:
+    """Seal ``run`` (a passed push check) under ``key_``; True when stored.
+
+    :param python: the project interpreter the run used; ``configured``: the ``python``
+        setting it was resolved from. Both are checked again before a replay, with the
+        interpreter's stamp (its binary and installed packages).
+    """
+    from gatekeeper.hashing import interpreter_stamp
+
+    if run.verdict != "passed":
+        return False
+    record = {
+        "version": RECORD_VERSION,
+        "key": key_,
+        "python": str(python),
+        "python_stamp": interpreter_stamp(python),
+        "configured_python": configured,
+        "sealed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "result": run.to_json(),
+    }
+    path = _path(state, key_)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(seal(record), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return False
+    return True
+
+
+def lookup(state: Path, key_: str, root: Path, tree: str) -> dict[str, Any] | None:
+    """The sealed record for ``key_`` if it still holds for ``tree`` here, else None.
+
+    A record holds when its signature verifies, it is a ``passed`` result of ``tree``, and
+    the project interpreter it used is still the one ``root`` resolves to, unchanged.
+    """
+    from gatekeeper.environment import project_python
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.hashing import interpreter_stamp
+
+    path = _path(state, key_)
+    try:
+        record = unseal(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    if not isinstance(record, dict) or record.get("key") != key_:
+        return None
+    result = record.get("result")
+    if not isinstance(result, dict) or result.get("verdict") != "passed":
+        return None
+    if result.get("tree") != tree or record.get("version") != RECORD_VERSION:
+        return None
+    try:
+        python = project_python(root, record.get("configured_python"))
+    except GatekeeperError:
+        return None
+    if str(python) != record.get("python") or interpreter_stamp(python) != record.get(
+        "python_stamp"
+    ):
+        return None
+    return record
+
+
+def replay(record: Mapping[str, Any], commit: str, base: str | None, root: Path) -> RunResult:
+    """The sealed run as a run of ``commit`` now: every stage marked replayed from cache."""
+    sealed = RunResult.from_json(dict(record["result"]))
+    stages = tuple(
+        s.with_(
+            cached=True,
+            duration_s=0.0,
+            extra={**s.extra, "cached_duration_s": round(s.duration_s, 3)},
+        )
+        for s in sealed.stages
+    )
+    info = sealed.base
+    if info is not None:
+        info = BaseInfo.from_json({**info.to_json(), "commit": base, "cached": True})
+    return RunResult(
+        verdict=sealed.verdict,
+        tree=sealed.tree,
+        duration_s=0.0,
+        stages=stages,
+        root=str(root),
+        commit=commit,
+        trigger=sealed.trigger,
+        started_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        tools=sealed.tools,
+        environment=sealed.environment,
+        off_by_config=sealed.off_by_config,
+        base=info,
+    )

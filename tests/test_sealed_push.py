@@ -1,0 +1,139 @@
+"""Sealed push verdicts: a tree that passed the push gate against a base is replayed, never
+anything else.
+
+Real git, the real pre-push hook command (fed git's ref lines on stdin, as ``git push`` does)
+and the real stages; the loop test drives ``gatekeeper loop`` with a scripted fixer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loop_support import fixer, ledger, loop, sample_repo
+from push_support import TYPE_ERROR, PushRepo, make_push_repo
+
+from gatekeeper.testing import GateRepo, GateResult
+
+
+@pytest.fixture
+def pr(tmp_path: Path) -> PushRepo:
+    return make_push_repo(tmp_path)
+
+
+def _hook(
+    repo: GateRepo, commit: str, base: str, *args: str, env: dict[str, str] | None = None
+) -> GateResult:
+    line = f"refs/heads/main {commit} refs/heads/main {base}\n"
+    return repo.gate(
+        "hook", "pre-push", "origin", "url", "--format", "json", *args, input=line, env=env
+    )
+
+
+def _replayed(done: GateResult) -> bool:
+    return "replayed" in done.stderr
+
+
+def _records(repo: GateRepo) -> list[Path]:
+    return sorted((repo.path / ".gatekeeper" / "cache" / "verdicts").glob("*.json"))
+
+
+def _stages(done: GateResult) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in done.json["stages"]}
+
+
+def test_a_passed_tree_is_replayed_only_for_the_same_tree_base_and_settings(
+    pr: PushRepo,
+) -> None:
+    repo = pr.repo
+    base = repo.git("rev-parse", "HEAD").strip()
+    pr.write("sample/extra.py", '"""More."""\n\n\ndef three() -> int:\n    return 3\n')
+    commit = pr.commit("add a module")
+    tree = repo.git("rev-parse", f"{commit}^{{tree}}").strip()
+
+    first = _hook(repo, commit, base)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert not _replayed(first) and "checking commit" in first.stderr
+    assert len(_records(repo)) == 1
+
+    again = _hook(repo, commit, base)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _replayed(again) and "checking commit" not in again.stderr
+    assert again.json["verdict"] == "passed"
+    assert (again.json["tree"], again.json["commit"]) == (tree, commit)
+    assert again.json["base"]["commit"] == base
+    assert all(s["cached"] for s in again.json["stages"])
+    assert {"pytest", "mypy", "tamper"} <= set(_stages(again))
+    # A replayed push is a run of the history like any other.
+    runs = [r for r in ledger(repo) if r["kind"] == "run" and r.get("trigger") == "pre-push"]
+    assert len(runs) == 2
+
+    # The same tree under another commit (an amended message) is the same verdict.
+    repo.git("commit", "--quiet", "--amend", "-m", "reworded")
+    amended = repo.git("rev-parse", "HEAD").strip()
+    assert _replayed(_hook(repo, amended, base))
+
+    # Anything else in the key: checked again.
+    assert not _replayed(_hook(repo, commit, base, "--no-cache"))
+    assert not _replayed(_hook(repo, commit, base, "--skip", "mypy"))
+    assert not _replayed(_hook(repo, commit, base, env={"PYTEST_ADDOPTS": "-p no:warnings"}))
+    pr.write("sample/extra.py", '"""More."""\n\n\ndef three() -> int:\n    return 4\n')
+    other = pr.commit("another tree")
+    assert not _replayed(_hook(repo, other, base))
+    assert _replayed(_hook(repo, other, base))
+    # Against another base (its parent, whose tree differs) the change is judged anew.
+    assert not _replayed(_hook(repo, other, amended))
+
+
+def test_a_push_that_fails_is_never_sealed_and_a_changed_record_is_ignored(
+    pr: PushRepo,
+) -> None:
+    repo = pr.repo
+    base = repo.git("rev-parse", "HEAD").strip()
+    pr.write("sample/broken.py", TYPE_ERROR)
+    broken = pr.commit("a type error")
+    for _ in range(2):
+        done = _hook(repo, broken, base)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert not _replayed(done)
+    assert _records(repo) == []
+
+    pr.write("sample/broken.py", '"""Fixed."""\n')
+    fixed = pr.commit("fixed")
+    assert _hook(repo, fixed, base).returncode == 0
+    (record,) = _records(repo)
+    sealed = json.loads(record.read_text())
+    # A writer without the user's key (a fixer in the working tree) edits the sealed body.
+    sealed["sealed"] = sealed["sealed"].replace('"passed"', '"passed" ', 1)
+    record.write_text(json.dumps(sealed))
+    done = _hook(repo, fixed, base)
+    assert done.returncode == 0 and not _replayed(done)
+
+
+def test_a_clean_loop_seals_its_tree_so_the_push_that_follows_is_a_look_up(
+    gate_repo: GateRepo,
+) -> None:
+    sample_repo(gate_repo, ("pytest",))
+    start = gate_repo.git("rev-parse", "HEAD").strip()
+    done = loop(gate_repo, "--agent", fixer("honest"), "--max-attempts", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["stop_reason"] == "clean"
+    assert "sealed the final tree for a push" in done.stderr
+    # The seal's commit is on no ref, and its check is not a run of the history.
+    assert gate_repo.git("for-each-ref", "--contains", "HEAD").count("\n") == 1
+    assert not [r for r in ledger(gate_repo) if r.get("trigger") == "pre-push"]
+
+    fixed = gate_repo.commit("fixed by the loop")
+    pushed = _hook(gate_repo, fixed, start)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert _replayed(pushed)
+    assert "tamper" in _stages(pushed)
+
+    # What the agent slips in after the loop is another tree: checked, and blocked.
+    gate_repo.write("sample/late.py", TYPE_ERROR)
+    late = gate_repo.commit("one more thing")
+    blocked = _hook(gate_repo, late, start)
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert not _replayed(blocked)
