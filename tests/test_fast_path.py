@@ -272,11 +272,11 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
         attempt["feedback_s"] + attempt["confirmation_s"], abs=0.002
     )
 
-    # The loop's final tree, committed and pushed: every stage the loop ran is replayed from
-    # the cache (the push is narrowed to the change, the loop was not); only the stage the
-    # push adds (the tamper guard, against the push's base) runs — in place and in a snapshot.
-    # test-quality judges the change against a base: replayed when the push's base is the
-    # loop's start (its parent), judged again for a new branch (another base).
+    # The loop's final tree, committed and pushed. Against the loop's start (its parent) the
+    # loop sealed the push's verdict: replayed whole, in place and in a snapshot alike. For a
+    # new branch (another base) every stage the loop ran is replayed from the cache (the push
+    # is narrowed to the change, the loop was not); only what judges the change against the
+    # push's base runs: the tamper guard, and test-quality.
     gate_repo.commit("fixed by the loop")
     sha, parent = gate_repo.git("rev-parse", "HEAD", "HEAD~1").split()
     pushes = [
@@ -293,12 +293,13 @@ def test_loop_reports_timings_and_the_push_of_its_tree_replays_the_verdict(
         assert done.returncode == 0, done.stdout + done.stderr
         pushed = json.loads(done.stdout)
         ran = {s["name"]: s["cached"] for s in pushed["stages"] if s["status"] != "skipped"}
-        # Stages that judge the change against the push's base run for the push itself.
-        assert ran.pop("tamper") is False
         if parent in line:
-            assert ran["test-quality"] is True, (line, ran)
-        else:
-            ran.pop("test-quality", None)
+            assert "replayed" in done.stderr, done.stderr
+            assert ran and all(ran.values()), (line, ran)
+            continue
+        assert "replayed" not in done.stderr
+        assert ran.pop("tamper") is False
+        ran.pop("test-quality", None)
         assert ran and all(ran.values()), (line, ran)
 
 
