@@ -44,7 +44,7 @@ from typing import Any
 from gatekeeper import git
 from gatekeeper.errors import GatekeeperError
 from gatekeeper.fingerprint import fingerprint_all
-from gatekeeper.hashing import FileHasher, interpreter_stamp
+from gatekeeper.hashing import FileHasher, env_file_digests, interpreter_stamp
 from gatekeeper.models import StageResult
 from gatekeeper.stage import Stage, StageContext, matches
 from gatekeeper.userstate import seal, unseal
@@ -59,8 +59,6 @@ STORABLE = ("passed", "failed")
 #: Environment variables that change what Python tools see (import path, plugins, options).
 _ENV_PREFIXES = ("PYTHON", "PYTEST_", "MYPY", "RUFF_", "RADON", "COVERAGE_")
 _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", "PYTHONDONTWRITEBYTECODE"})
-#: Variables that name files the tools write (their value is still part of the key).
-_ENV_OUTPUTS = frozenset({"COVERAGE_FILE", "PYTEST_DEBUG_TEMPROOT"})
 
 
 def callable_id(fn: Any) -> str:
@@ -244,7 +242,7 @@ class StageCache:
             "base": self._base_tree(ctx.base) if _judges_base(stage) else None,
             "deep": ctx.deep,
             "env": _tool_environment(),
-            "env_files": _files_of(ctx.root, _tool_environment()),
+            "env_files": env_file_digests(ctx.root, _tool_environment()),
             "inputs": self.hasher.digest(ctx.root, self.inputs(ctx)),
         }
         text = json.dumps(material, sort_keys=True, default=str)
@@ -401,20 +399,6 @@ def _tool_environment() -> dict[str, str]:
     return {
         k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
     }
-
-
-def _files_of(root: Path, env: Mapping[str, str]) -> dict[str, str]:
-    """The content hash of each file a tool variable names (``RADONCFG``, ``COVERAGE_RCFILE``):
-    the tool reads it, so its content is an input as much as the variable is."""
-    digests = {}
-    for name, value in env.items():
-        if name in _ENV_OUTPUTS:
-            continue  # a file the tools write, not read: hashing it would defeat the cache
-        path = Path(value) if Path(value).is_absolute() else root / value
-        with contextlib.suppress(OSError, ValueError):
-            if value and path.is_file():
-                digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
 
 
 def _load_timings(path: Path) -> dict[str, float]:

@@ -17,7 +17,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +174,21 @@ def interpreter_stamp(python: Path) -> str:
     with contextlib.suppress(OSError):
         parts.append(f"cfg:{cfg.stat().st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+#: Variables that name files the tools write (their value is still part of a key).
+ENV_OUTPUTS = frozenset({"COVERAGE_FILE", "PYTEST_DEBUG_TEMPROOT"})
+
+
+def env_file_digests(root: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The content hash of each file a tool variable names (``RADONCFG``, ``COVERAGE_RCFILE``):
+    the tool reads it, so its content is an input as much as the variable is."""
+    digests = {}
+    for name, value in env.items():
+        if name in ENV_OUTPUTS:
+            continue  # a file the tools write, not read: hashing it would defeat the cache
+        path = Path(value) if Path(value).is_absolute() else root / value
+        with contextlib.suppress(OSError, ValueError):
+            if value and path.is_file():
+                digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digests

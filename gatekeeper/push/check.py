@@ -318,10 +318,12 @@ def _gate(
 def _emit(result: RunResult, options: PushOptions, plugins: PluginSet | None = None) -> None:
     from gatekeeper.commands.options import use_color
     from gatekeeper.formats import ReportOptions
-    from gatekeeper.plugins import load_plugins
     from gatekeeper.reporting import builtin_formats, emit, resolve_format
 
     fmt = None if plugins else builtin_formats().get(options.format)
-    fmt = fmt or resolve_format(plugins or load_plugins(), options.format)
+    if fmt is None:
+        from gatekeeper.plugins import load_plugins
+
+        fmt = resolve_format(plugins or load_plugins(), options.format)
     emit(result, fmt, ReportOptions(color=use_color("auto", sys.stdout)))
     sys.stdout.flush()

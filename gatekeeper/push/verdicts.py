@@ -126,8 +126,7 @@ def key(
     :param tree: the pushed commit's tree id; ``base_tree``: the base's (None: no base).
     :param options: the push's options that can change a verdict (stages, scope, mode).
     """
-    from gatekeeper.cache import _files_of
-    from gatekeeper.hashing import interpreter_stamp
+    from gatekeeper.hashing import env_file_digests, interpreter_stamp
 
     env = _environment()
     material = {
@@ -139,7 +138,7 @@ def key(
         "base_tree": base_tree,
         "options": dict(options),
         "env": env,
-        "env_files": _files_of(root, env),
+        "env_files": env_file_digests(root, env),
         "git": _git_config_stamp(common_dir),
     }
     text = json.dumps(material, sort_keys=True, default=str)
