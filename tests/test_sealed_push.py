@@ -120,7 +120,7 @@ def test_a_clean_loop_seals_its_tree_so_the_push_that_follows_is_a_look_up(
     done = loop(gate_repo, "--agent", fixer("honest"), "--max-attempts", "2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["stop_reason"] == "clean"
-    assert "sealed the final tree for a push" in done.stderr
+    assert "sealed the tree for a push" in done.stderr
     # The seal's commit is on no ref, and its check is not a run of the history.
     assert gate_repo.git("for-each-ref", "--contains", "HEAD").count("\n") == 1
     assert not [r for r in ledger(gate_repo) if r.get("trigger") == "pre-push"]
@@ -137,3 +137,43 @@ def test_a_clean_loop_seals_its_tree_so_the_push_that_follows_is_a_look_up(
     blocked = _hook(gate_repo, late, start)
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert not _replayed(blocked)
+
+
+def test_verify_seals_the_tree_and_a_real_git_push_of_it_replays(pr: PushRepo) -> None:
+    first = pr.push("-u", "origin", "main")
+    assert first.returncode == 0, first.output
+    pr.write("sample/extra.py", '"""More."""\n\n\ndef three() -> int:\n    return 3\n')
+    verified = pr.repo.gate("verify", "--format", "json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    upstream = pr.git("rev-parse", "origin/main").strip()
+    assert f"sealed the tree for a push against {upstream[:10]}" in verified.stderr
+
+    pr.commit("the verified change")
+    pushed = pr.push()
+    assert pushed.returncode == 0, pushed.output
+    assert "replayed" in pushed.output
+    assert pr.remote_sha("refs/heads/main") == pr.git("rev-parse", "HEAD").strip()
+
+
+def test_the_stop_hook_seals_a_passing_tree_for_the_push(gate_repo: GateRepo) -> None:
+    gate_repo.scaffold(commit=False)
+    pyproject = gate_repo.path / "pyproject.toml"
+    text = pyproject.read_text().replace(
+        "[tool.gatekeeper.stages.build]\n", "[tool.gatekeeper.stages.build]\nenabled = false\n"
+    )
+    pyproject.write_text(text)
+    start = gate_repo.commit("clean")
+    gate_repo.write("sample/extra.py", '"""More."""\n\n\ndef three() -> int:\n    return 3\n')
+    event = {
+        "session_id": "s1",
+        "transcript_path": "/nonexistent/transcript.jsonl",
+        "cwd": str(gate_repo.path),
+        "hook_event_name": "Stop",
+        "stop_hook_active": False,
+    }
+    done = gate_repo.gate("hook", "claude-stop", input=json.dumps(event))
+    assert done.returncode == 0 and "decision" not in json.loads(done.stdout), done.stdout
+    assert "sealed the tree for a push" in done.stderr, done.stderr
+
+    pushed = _hook(gate_repo, gate_repo.commit("the agent's change"), start)
+    assert pushed.returncode == 0 and _replayed(pushed), pushed.stdout + pushed.stderr

@@ -64,6 +64,13 @@ def main(args: argparse.Namespace) -> int:
         still_failing=_still_failing(previous),
     )
     run = run_gate(request)
+    if not args.stage and not args.skip and request.change is not None:
+        from gatekeeper.push.check import seal_clean_run
+
+        judged = request.change.ref
+        said = seal_clean_run(root, run, judged, judged, args.deep)
+        if said:
+            print(f"gatekeeper: {said}", file=sys.stderr)
     comparison = compare(previous, run) if previous else None
     if args.format == "json":
         data = run.to_json()

@@ -7,6 +7,7 @@ budget, stuck detection, the size of the reason — reads on its own.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,12 @@ def _run(
         hint = f" ({exc.hint})" if exc.hint else ""
         return Outcome(None, f"{exc.message}{hint}")
     ledger.record_run(state, run, session_id=hook.session_id)
+    if not args.stage and not args.skip:
+        from gatekeeper.push.check import seal_clean_run
+
+        said = seal_clean_run(root, run, base, base, deep=False)
+        if said:
+            print(f"claude-stop: {said}", file=sys.stderr)
     return Outcome(run)
 
 

@@ -405,36 +405,14 @@ class _Driver:
         )
 
     def seal(self, run: RunResult) -> None:
-        """Seal the clean tree for the push that usually follows (see ``push.verdicts``).
+        """Seal the clean tree for the push that usually follows (see ``push.verdicts``)."""
+        from gatekeeper.push.check import seal_clean_run
 
-        Only when that push can be predicted and judged from what the loop already stored:
-        every stage on (no ``--stage``/``--skip``), and the push's base — the upstream branch,
-        else the commit the loop started on — has the tree the loop started from. Otherwise
-        the push checks as usual. An optimisation only: any failure is reported and ignored.
-        """
-        from gatekeeper.change import upstream_commit
-        from gatekeeper.environment import env_skips
-        from gatekeeper.push.check import PushOptions, seal_for_push
-
-        head = git.head_sha(self.root)
-        if self.req.only or self.req.skip or env_skips() or head is None:
-            return
-        base = upstream_commit(self.root) or self.start_head
-        started = time.monotonic()
-        try:
-            if base is None or git.tree_hash_of(self.root, base) != self.start_tree:
-                return
-            why = "the loop's base, as the push will see it"
-            sealed = seal_for_push(
-                self.root, run.tree, head, base, why, PushOptions(deep=self.req.deep)
-            )
-        except (GatekeeperError, OSError) as exc:
-            why = exc.message if isinstance(exc, GatekeeperError) else str(exc)
-            self.notify(f"the final tree was not sealed for the push: {why}")
-            return
-        took = time.monotonic() - started
-        if sealed:
-            self.notify(f"sealed the final tree for a push against {base[:10]} ({took:.1f}s)")
+        if self.req.only or self.req.skip:
+            return  # the push runs every stage: the loop's stored results would not cover it
+        said = seal_clean_run(self.root, run, self.start_tree, self.start_head, self.req.deep)
+        if said:
+            self.notify(said)
 
     def record_end(self, reason: str, run: RunResult | None, duration: float) -> None:
         """The ``loop`` record; written on every ending, interrupts and errors included."""

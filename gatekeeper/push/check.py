@@ -176,6 +176,42 @@ def seal_for_push(
         return _seal(checkout, state, result, _verdict_key(root, commit, base, options))
 
 
+def seal_clean_run(
+    root: Path, run: RunResult, judged: str | None, fallback: str | None, deep: bool
+) -> str | None:
+    """After an attempt that passed with every stage on, seal its tree for the push.
+
+    The push is predicted: the current branch pushed to its upstream (its base: the upstream
+    commit), else ``fallback`` (the commit the loop or agent session started from). It is
+    sealed only when that base has the tree the attempt judged its change against
+    (``judged``, a tree or commit), so the stages that judge the change replay from the
+    result cache and the seal costs about what the push would have. An optimisation only:
+    nothing is raised; the line for the person says what happened (None: nothing to say).
+    """
+    from gatekeeper import git
+    from gatekeeper.change import upstream_commit
+    from gatekeeper.environment import env_skips
+    from gatekeeper.errors import GatekeeperError
+
+    head = git.head_sha(root)
+    if run.verdict != "passed" or env_skips() or head is None or judged is None:
+        return None
+    started = time.monotonic()
+    try:
+        base = upstream_commit(root) or fallback
+        if base is None or git.tree_hash_of(root, base) != git.tree_hash_of(root, judged):
+            return None
+        why = "the attempt's base, as the push will see it"
+        sealed = seal_for_push(root, run.tree, head, base, why, PushOptions(deep=deep))
+    except (GatekeeperError, OSError) as exc:
+        why = exc.message if isinstance(exc, GatekeeperError) else str(exc)
+        return f"the tree was not sealed for the push: {why}"
+    took = time.monotonic() - started
+    if not sealed:
+        return None
+    return f"sealed the tree for a push against {base[:10]} ({took:.1f}s): it will be replayed"
+
+
 def _verdict_key(
     root: Path, commit: str, base: str | None, options: PushOptions
 ) -> tuple[str, str] | None:
