@@ -164,6 +164,10 @@ def test_the_stop_hook_seals_a_passing_tree_for_the_push(gate_repo: GateRepo) ->
     pyproject.write_text(text)
     start = gate_repo.commit("clean")
     gate_repo.write("sample/extra.py", '"""More."""\n\n\ndef three() -> int:\n    return 3\n')
+    gate_repo.write(
+        "tests/test_extra.py",
+        "from sample.extra import three\n\n\ndef test_three() -> None:\n    assert three() == 3\n",
+    )
     event = {
         "session_id": "s1",
         "transcript_path": "/nonexistent/transcript.jsonl",
