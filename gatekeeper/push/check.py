@@ -7,7 +7,6 @@ Shared by the native pre-push hook and the pre-commit hook: both turn their prot
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
@@ -151,9 +150,10 @@ def seal_for_push(
 ) -> bool:
     """Check ``tree`` as a push of it against ``base`` would, and seal a pass for that push.
 
-    The loop calls this when it ends clean, so the push of its final tree is a look-up. The
-    tree gets a commit of its own (parent ``parent``, no ref: git collects it) for the
-    snapshot; the run is not reported or recorded. True when a verdict was sealed.
+    Called through :func:`seal_clean_run` when an attempt passes (the loop, ``verify``, the
+    Stop hook), so the push of that tree is a look-up. The tree gets a commit of its own
+    (parent ``parent``, no ref: git collects it) for the snapshot; the run is not reported or
+    recorded. True when a verdict was sealed.
 
     :raises GatekeeperError: git cannot make the commit or the snapshot.
     """
@@ -166,7 +166,7 @@ def seal_for_push(
         "GIT_COMMITTER_NAME": "gatekeeper",
         "GIT_COMMITTER_EMAIL": "gatekeeper@localhost",
     }
-    message = "gatekeeper: the loop's final tree, sealed for the push"
+    message = "gatekeeper: an attempt's tree, sealed for the push"
     commit = git.git(root, "commit-tree", tree, "-p", parent, "-m", message, env=identity).strip()
     state = state_dir(root)
     with snapshot.tree_of(root, commit) as checkout:
@@ -294,8 +294,11 @@ def _replay(
         "(--no-cache checks again)",
     )
     _emit(result, options)
-    with contextlib.suppress(GatekeeperError):
+    try:
         ledger.record_run(state, result)
+    except GatekeeperError as exc:
+        # The verdict stands; only its record is missing, and the user is told so.
+        say(options, f"warning: run not recorded: {exc.message}")
     return result.exit_code
 
 
