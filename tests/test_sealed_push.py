@@ -15,7 +15,7 @@ import pytest
 from loop_support import fixer, ledger, loop, sample_repo
 from push_support import TYPE_ERROR, PushRepo, make_push_repo
 
-from gatekeeper.testing import GateRepo, GateResult
+from gatekeeper.testing import CLEAN_MODULE, GateRepo, GateResult
 
 
 @pytest.fixture
@@ -181,3 +181,95 @@ def test_the_stop_hook_seals_a_passing_tree_for_the_push(gate_repo: GateRepo) ->
 
     pushed = _hook(gate_repo, gate_repo.commit("the agent's change"), start)
     assert pushed.returncode == 0 and _replayed(pushed), pushed.stdout + pushed.stderr
+
+
+BROKEN_ADD = CLEAN_MODULE.replace("return a + b", "return a - b")
+
+
+def _broken_commit(pr: PushRepo) -> tuple[str, str]:
+    """A commit whose ``add`` subtracts (the test fails), and its base."""
+    base = pr.git("rev-parse", "HEAD").strip()
+    pr.write("sample/__init__.py", BROKEN_ADD)
+    return pr.commit("subtracts"), base
+
+
+def test_the_snapshot_is_the_commit_as_committed_not_what_the_clone_substitutes(
+    pr: PushRepo,
+) -> None:
+    repo = pr.repo
+    # A sparse checkout (copied by `git worktree add`) hid a new failing test from the push.
+    pr.write("tests/test_more.py", "def test_more() -> None:\n    assert False\n")
+    hidden = pr.commit("a failing test")
+    repo.git("sparse-checkout", "set", "--no-cone", "/*", "!/tests/test_more.py")
+    done = _hook(repo, hidden, repo.git("rev-parse", "HEAD~1").strip())
+    assert done.returncode == 1, done.stdout + done.stderr
+    repo.git("sparse-checkout", "disable")
+    repo.git("reset", "--quiet", "--hard", "HEAD~1")
+
+    # `git replace` swapped the broken blob for a good one in every checkout of this clone.
+    broken, base = _broken_commit(pr)
+    bad_blob = repo.git("rev-parse", f"{broken}:sample/__init__.py").strip()
+    good_blob = repo.git("rev-parse", f"{base}:sample/__init__.py").strip()
+    repo.git("replace", bad_blob, good_blob)
+    done = _hook(repo, broken, base)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _records(repo) == []
+
+
+def test_a_checkout_that_differs_from_the_tree_is_never_sealed(pr: PushRepo) -> None:
+    repo = pr.repo
+    broken, base = _broken_commit(pr)
+    # A smudge filter (the clone's own config) turns the broken code good in any checkout:
+    # that push passes, as git shows it the code, but its verdict is not the tree's.
+    repo.git("config", "filter.fix.smudge", "sed -e 's/a - b/a + b/'")
+    (repo.path / ".git" / "info" / "attributes").write_text("sample/*.py filter=fix\n")
+    smudged = _hook(repo, broken, base)
+    assert smudged.returncode == 0, smudged.stdout + smudged.stderr
+    assert _records(repo) == []
+    (repo.path / ".git" / "info" / "attributes").unlink()
+    repo.git("config", "--unset", "filter.fix.smudge")
+    done = _hook(repo, broken, base)
+    assert done.returncode == 1 and not _replayed(done), done.stdout + done.stderr
+
+    # A symlink's target is outside what the tree names: no seal either.
+    repo.git("reset", "--quiet", "--hard", base)
+    (repo.path / "docs").mkdir()
+    (repo.path / "docs" / "readme.md").symlink_to("../pyproject.toml")
+    linked = pr.commit("a symlink")
+    assert _hook(repo, linked, base).returncode == 0
+    assert _records(repo) == []
+
+
+def test_stages_that_must_always_run_keep_a_verdict_from_being_sealed(pr: PushRepo) -> None:
+    repo = pr.repo
+    base = repo.git("rev-parse", "HEAD").strip()
+    flag = repo.path.parent / "flag"
+    text = (repo.path / "pyproject.toml").read_text()
+    command = f'\n[tool.gatekeeper.commands.outside]\nrun = "test ! -e {flag}"\n'
+    pr.write(
+        "pyproject.toml",
+        text.replace(
+            "[tool.gatekeeper.stages.build]",
+            command.strip() + "\n\n[tool.gatekeeper.stages.build]",
+            1,
+        ),
+    )
+    commit = pr.commit("a command stage that reads outside the tree")
+    assert _hook(repo, commit, base).returncode == 0
+    assert _records(repo) == []
+    flag.write_text("set\n")
+    done = _hook(repo, commit, base)
+    assert done.returncode == 1 and not _replayed(done), done.stdout + done.stderr
+
+
+def test_a_damaged_record_is_no_record(pr: PushRepo) -> None:
+    repo = pr.repo
+    base = repo.git("rev-parse", "HEAD").strip()
+    pr.write("sample/extra.py", '"""More."""\n')
+    commit = pr.commit("more")
+    assert _hook(repo, commit, base).returncode == 0
+    (record,) = _records(repo)
+    record.write_bytes(b"\xff\xfe not a record")
+    done = _hook(repo, commit, base)
+    assert done.returncode == 0 and not _replayed(done), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

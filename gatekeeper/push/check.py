@@ -128,7 +128,8 @@ def check_commit(root: Path, check: Check, state: Path, options: PushOptions) ->
     why = f"changes since {options.base}" if options.base else check.why
     scope = "all files (--all-files)" if options.all_files else why
     refs = ", ".join(check.refs)
-    sealed = _sealed(root, check.commit, base, options)
+    key = _verdict_key(root, check.commit, base, options)
+    sealed = _sealed(root, state, key, options)
     if sealed is not None:
         code = _replay(root, state, sealed, check.commit, base, options)
         say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
@@ -138,8 +139,9 @@ def check_commit(root: Path, check: Check, state: Path, options: PushOptions) ->
             options,
             f"checking commit {check.commit[:12]} ({refs}): {scope}, in a temporary worktree",
         )
+        before = _before_run(root, tree, check.commit, key)
         result = _gate(tree, options, state, base=base, head=check.commit, why=why)
-        _seal(tree, state, result, _verdict_key(root, check.commit, base, options))
+        _seal(root, tree, state, result, before, (check.commit, base, options))
     code = result.exit_code
     say(options, f"{_WORDS[code]}: commit {check.commit[:12]} ({refs})")
     return code
@@ -169,11 +171,15 @@ def seal_for_push(
     message = "gatekeeper: an attempt's tree, sealed for the push"
     commit = git.git(root, "commit-tree", tree, "-p", parent, "-m", message, env=identity).strip()
     state = state_dir(root)
+    key = _verdict_key(root, commit, base, options)
     with snapshot.tree_of(root, commit) as checkout:
+        before = _before_run(root, checkout, commit, key)
+        if before is None:
+            return False  # nothing could be sealed: do not spend the check
         result = _gate(
             checkout, options, state, base=base, head=commit, why=why, report=False, record=False
         )
-        return _seal(checkout, state, result, _verdict_key(root, commit, base, options))
+        return _seal(root, checkout, state, result, before, (commit, base, options))
 
 
 def seal_clean_run(
@@ -221,55 +227,128 @@ def _verdict_key(
     from gatekeeper.errors import GatekeeperError
     from gatekeeper.push import verdicts
 
-    if options.all_files:
-        return None  # not a check of the change; rare enough to always run
+    if options.all_files or options.base:
+        # --all-files is not a check of the change; a --base given by name is resolved in
+        # the snapshot, where HEAD is the pushed commit, not here. Both always run.
+        return None
     asked = [f"{commit}^{{tree}}", *([f"{base}^{{tree}}"] if base else [])]
     try:
         out = git.git(root, "rev-parse", "--path-format=absolute", "--git-common-dir", *asked)
     except GatekeeperError:
         return None
-    common, tree, *rest = out.split()
+    common, tree, *rest = out.splitlines()
     settings = {
         "only": sorted(options.only),
         "skip": sorted(options.skip),
         "all_findings": options.all_findings,
-        "base": options.base,
         "deep": options.deep,
     }
     return verdicts.key(root, Path(common), tree, rest[0] if rest else None, settings), tree
 
 
 def _sealed(
-    root: Path, commit: str, base: str | None, options: PushOptions
+    root: Path, state: Path, key: tuple[str, str] | None, options: PushOptions
 ) -> dict[str, Any] | None:
     from gatekeeper.push import verdicts
-    from gatekeeper.state import state_dir
 
-    found = _verdict_key(root, commit, base, options) if options.use_cache else None
-    if found is None:
+    if key is None or not options.use_cache:
         return None
-    key, tree = found
-    return verdicts.lookup(state_dir(root), key, root, tree)
+    return verdicts.lookup(state, key[0], root, key[1])
 
 
-def _seal(tree: Path, state: Path, result: RunResult, key: tuple[str, str] | None) -> bool:
-    """Seal a passed run of a single-project tree (its interpreter is the one to check) that
-    checked the commit's own tree."""
+@dataclass(frozen=True)
+class _Before:
+    """What a seal must find unchanged after the run: the key, and the project interpreter
+    (its ``python`` setting, path and stamp) as they were before it."""
+
+    key: tuple[str, str]
+    configured: str | None
+    python: Path
+    stamp: str
+
+
+def _before_run(
+    root: Path, checkout: Path, commit: str, key: tuple[str, str] | None
+) -> _Before | None:
+    """The seal's preconditions, taken before the run (None: this run is never sealed).
+
+    The snapshot must hold exactly the commit's tree (see
+    :func:`~gatekeeper.push.verdicts.matches_tree`) and be a single project, whose
+    interpreter is the one to check again on replay.
+    """
     from gatekeeper.config import read_settings
+    from gatekeeper.environment import project_python
     from gatekeeper.errors import GatekeeperError
+    from gatekeeper.hashing import interpreter_stamp
     from gatekeeper.projects import projects
     from gatekeeper.push import verdicts
 
-    python = result.environment.get("python")
-    if key is None or result.verdict != "passed" or result.tree != key[1] or not python:
-        return False
-    if projects(tree) != [""]:
-        return False
+    if key is None or projects(checkout) != [""]:
+        return None
+    if not verdicts.matches_tree(root, checkout, commit):
+        return None
     try:
-        configured = read_settings(tree)[1].get("python")
+        configured = read_settings(checkout)[1].get("python")
+        python = project_python(checkout, configured)
+    except GatekeeperError:
+        return None
+    return _Before(key, configured, python, interpreter_stamp(python))
+
+
+def _seal(
+    root: Path,
+    checkout: Path,
+    state: Path,
+    result: RunResult,
+    before: _Before | None,
+    push: tuple[str, str | None, PushOptions],
+) -> bool:
+    """Seal a passed run of the commit's own tree when nothing it depends on moved during
+    the run and every stage it ran may be replayed (see :func:`_replayable`)."""
+    from gatekeeper.hashing import interpreter_stamp
+    from gatekeeper.push import verdicts
+
+    if before is None or result.verdict != "passed" or result.tree != before.key[1]:
+        return False
+    if result.environment.get("python") != str(before.python):
+        return False
+    if not _replayable(checkout, result):
+        return False
+    # Taken again: an install, a config edit or a variable set while the stages ran means
+    # the verdict was reached under other conditions than the key says.
+    if _verdict_key(root, *push) != before.key or interpreter_stamp(before.python) != before.stamp:
+        return False
+    return verdicts.store(state, before.key[0], result, before.python, before.configured)
+
+
+def _replayable(checkout: Path, result: RunResult) -> bool:
+    """Every stage that ran may be replayed: the cache is on, and each is cacheable (its
+    result depends only on its inputs) or a change judge reading only git (the tamper guard).
+
+    A command stage that reads the network or the clock, or anything a ``cache = false``
+    setting excludes, must run on every push.
+    """
+    from gatekeeper.cache import cache_allowed
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.gate import load_config
+    from gatekeeper.plugins import load_plugins
+
+    try:
+        config, registered = load_config(checkout, load_plugins())
     except GatekeeperError:
         return False
-    return verdicts.store(state, key[0], result, Path(python), configured)
+    if not config.get("cache"):
+        return False
+    for stage in result.stages:
+        if stage.status == "skipped":
+            continue
+        found = registered.get(stage.name)
+        if found is None:
+            return False
+        judge = found.stage.tool is None and found.stage.judges_change and not found.stage.writes
+        if not judge and not cache_allowed(found.stage, config.stage(stage.name)):
+            return False
+    return True
 
 
 def _replay(
@@ -290,8 +369,9 @@ def _replay(
     say(
         options,
         f"commit {commit[:12]}: its tree passed this check against the same base on "
-        f"{record.get('sealed_at', '?')} (same options, tools and settings): replayed "
-        "(--no-cache checks again)",
+        f"{record.get('sealed_at', '?')} (same options, tools, settings and environment): "
+        "replayed (`cache = false` in the config, or `gatekeeper hook pre-push … --no-cache`, "
+        "checks again)",
     )
     _emit(result, options)
     try:

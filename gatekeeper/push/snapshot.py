@@ -90,17 +90,23 @@ def checkout(root: Path, commit: str, where: Path | None = None) -> Iterator[Pat
         holder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
         tree = holder / "tree"
         try:
-            # No post-checkout hook: the user's hooks have no business in our snapshot.
+            # No post-checkout hook: the user's hooks have no business in our snapshot. The
+            # whole tree, whatever the working tree's sparse-checkout (which `worktree add`
+            # copies) leaves out, and the commit's own objects, not `git replace`'s
+            # substitutes: what is pushed is the commit as committed.
             git.git(
                 root,
                 "-c",
                 "core.hooksPath=/dev/null",
+                "-c",
+                "core.sparseCheckout=false",
                 "worktree",
                 "add",
                 "--detach",
                 "--quiet",
                 str(tree),
                 commit,
+                env={"GIT_NO_REPLACE_OBJECTS": "1"},
             )
             submodules.populate(tree, root)
             yield tree

@@ -48,14 +48,32 @@ _ENV_PREFIXES = (
     "LANG",
     "LC_",
     "HOME",
-    "XDG_",
-    "GIT_CONFIG",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "GIT_",
 )
-_ENV_IGNORED = frozenset({"PYTHONDONTWRITEBYTECODE", "GATEKEEPER_DEBUG", "GATEKEEPER_TRACE"})
+_ENV_IGNORED = frozenset(
+    {
+        "PYTHONDONTWRITEBYTECODE",
+        "GATEKEEPER_DEBUG",
+        "GATEKEEPER_TRACE",
+        # set by git for its hooks (and dropped by the push gate before it runs anything)
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_PREFIX",
+        "GIT_EXEC_PATH",
+        "GIT_PUSH_OPTION_COUNT",
+    }
+)
+#: Records kept; past this the least recently used ones (by mtime) are removed.
+MAX_RECORDS = 256
 
 
-def _code_stamp() -> list[str]:
-    """Size and mtime of every module of gatekeeper and its built-in stages.
+def _code_stamp() -> str:
+    """A digest of the content of every module of gatekeeper and its built-in stages.
 
     An editable install changes code without changing the version; a verdict reached by
     other code must not be replayed.
@@ -66,21 +84,26 @@ def _code_stamp() -> list[str]:
     plugins = importlib.util.find_spec("gatekeeper_plugins")
     if plugins is not None:
         tops += [Path(p) for p in plugins.submodule_search_locations or []]
-    parts = []
+    digest = hashlib.sha256()
     for top in tops:
         for folder, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
                 if name.endswith(".py"):
-                    with contextlib.suppress(OSError):
-                        st = os.stat(os.path.join(folder, name))
-                        parts.append(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}")
-    return parts
+                    path = os.path.join(folder, name)
+                    with contextlib.suppress(OSError), open(path, "rb") as handle:
+                        digest.update(f"{path}\0".encode())
+                        digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
 
 
 def _environment() -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES) and k not in _ENV_IGNORED
+        k: v
+        for k, v in os.environ.items()
+        if k.startswith(_ENV_PREFIXES)
+        and k not in _ENV_IGNORED
+        and not k.startswith("GIT_PUSH_OPTION_")
     }
     # git puts its own exec-path first on PATH for hooks; the rest decides which tools run.
     path = os.environ.get("PATH", "").split(os.pathsep)
@@ -179,6 +202,54 @@ def store(state: Path, key_: str, run: RunResult, python: Path, configured: str 
         with contextlib.suppress(OSError):
             tmp.unlink()
         return False
+    _prune(path.parent)
+    return True
+
+
+def _prune(directory: Path, keep: int = MAX_RECORDS) -> None:
+    """Remove the least recently sealed records past ``keep`` (down to 80 % of it)."""
+    try:
+        found = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory)]
+    except OSError:
+        return
+    if len(found) <= keep:
+        return
+    for _, old in sorted(found)[: len(found) - int(keep * 0.8)]:
+        with contextlib.suppress(OSError):
+            os.unlink(old)
+
+
+def matches_tree(root: Path, checkout: Path, commit: str) -> bool:
+    """Whether ``checkout`` holds exactly ``commit``'s tree, byte for byte.
+
+    Every file's content, hashed as git hashes a blob (no filters), must be the blob the tree
+    names, and no tracked path may be missing. A checkout that differs — smudge filters, a
+    sparse checkout, replaced or tampered objects, a symlink (its target lies outside what
+    the tree names), a submodule — is no proof of the tree: its verdict is not sealed.
+    """
+    from gatekeeper import git
+    from gatekeeper.errors import GatekeeperError
+
+    try:
+        listing = git.git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
+    except GatekeeperError:
+        return False
+    for entry in listing.split("\0"):
+        if not entry:
+            continue
+        meta, _, rel = entry.partition("\t")
+        mode, kind, blob = meta.split()
+        if kind != "blob" or mode not in ("100644", "100755"):
+            return False
+        path = checkout / rel
+        try:
+            if path.is_symlink():
+                return False
+            data = path.read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() != blob:
+            return False
     return True
 
 
@@ -195,7 +266,7 @@ def lookup(state: Path, key_: str, root: Path, tree: str) -> dict[str, Any] | No
     path = _path(state, key_)
     try:
         record = unseal(path.read_text(encoding="utf-8"))
-    except OSError:
+    except (OSError, ValueError):  # missing, or not text: a damaged record is no record
         return None
     if not isinstance(record, dict) or record.get("key") != key_:
         return None
