@@ -73,10 +73,11 @@ MAX_RECORDS = 256
 
 
 def _code_stamp() -> str:
-    """A digest of the content of every module of gatekeeper and its built-in stages.
+    """Size and mtime of every module of gatekeeper and its built-in stages, as a digest.
 
     An editable install changes code without changing the version; a verdict reached by
-    other code must not be replayed.
+    other code must not be replayed. (Stat, not content: a process that can rewrite the
+    gate's own code can make any run pass, sealed or not.)
     """
     import importlib.util
 
@@ -90,10 +91,9 @@ def _code_stamp() -> str:
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
                 if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    with contextlib.suppress(OSError), open(path, "rb") as handle:
-                        digest.update(f"{path}\0".encode())
-                        digest.update(hashlib.sha256(handle.read()).digest())
+                    with contextlib.suppress(OSError):
+                        st = os.stat(os.path.join(folder, name))
+                        digest.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
