@@ -4,7 +4,9 @@ submodules, that is always removed.
 The pushed commit is always checked in a snapshot, never in place: a clean ``git status``
 still hides files marked ``--skip-worktree`` or ``assume-unchanged``, files ignored through
 ``.git/info/exclude`` (a ``conftest.py``), and stale bytecode, any of which would decide the
-verdict instead of the commit. Snapshots live in the user's state directory, outside the
+verdict instead of the commit. Nor does the working tree's sparse-checkout (which ``git
+worktree add`` copies) or a ``git replace`` substitute shape the snapshot: it is made from
+the commit's own objects. Snapshots live in the user's state directory, outside the
 repository: inside it, tools that search the parent directories for their configuration
 (pytest's rootdir and ini file, ruff's hierarchical settings) would find the working tree's
 files. A snapshot left by a process that was killed outright (SIGKILL, power loss) is swept by
