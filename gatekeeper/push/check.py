@@ -215,7 +215,10 @@ def seal_clean_run(
     took = time.monotonic() - started
     if not sealed:
         return None
-    return f"sealed the tree for a push against {base[:10]} ({took:.1f}s): it will be replayed"
+    return (
+        f"sealed the tree for a push against {base[:10]} ({took:.1f}s): a push of it from "
+        "this environment replays the verdict"
+    )
 
 
 def _verdict_key(
