@@ -81,6 +81,10 @@ def setup_self(workdir: Path) -> Project:
         root.parent.mkdir(parents=True)
         sh(["git", "clone", "-q", str(bench.HERE.parent), str(root)], cwd=workdir)
         sh(["git", "checkout", "-q", "-B", "main", rev], cwd=root)
+        # No remote, as for more-itertools: the push below names the loop's start as what the
+        # remote has; an `origin/main` left at the cloned commit would contradict it (the loop
+        # would rightly seal for a push to that upstream instead).
+        sh(["git", "remote", "remove", "origin"], cwd=root)
         sh([sys.executable, "-m", "venv", root / ".venv"], cwd=root)
         sh([python, "-m", "pip", "install", "-q", "-e", ".[dev]"], cwd=root)
         marker.write_text(rev)
