@@ -18,11 +18,11 @@ language settings, ``PATH``): a miss costs one ordinary push, a wrong hit a fals
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -192,31 +192,18 @@ def store(state: Path, key_: str, run: RunResult, python: Path, configured: str 
         "sealed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "result": run.to_json(),
     }
+    from gatekeeper.cache import ResultCache
+    from gatekeeper.errors import GatekeeperError
+    from gatekeeper.outputs import write_atomic
+
     path = _path(state, key_)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(seal(record), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        write_atomic(path, seal(record))
+    except GatekeeperError:
         return False
-    _prune(path.parent)
+    # The result cache's policy: least recently used first, down to 80 % of the bound.
+    ResultCache(path.parent, max_entries=MAX_RECORDS).prune()
     return True
-
-
-def _prune(directory: Path, keep: int = MAX_RECORDS) -> None:
-    """Remove the least recently sealed records past ``keep`` (down to 80 % of it)."""
-    try:
-        found = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory)]
-    except OSError:
-        return
-    if len(found) <= keep:
-        return
-    for _, old in sorted(found)[: len(found) - int(keep * 0.8)]:
-        with contextlib.suppress(OSError):
-            os.unlink(old)
 
 
 def matches_tree(root: Path, checkout: Path, commit: str) -> bool:
@@ -300,17 +287,12 @@ def replay(record: Mapping[str, Any], commit: str, base: str | None, root: Path)
     info = sealed.base
     if info is not None:
         info = BaseInfo.from_json({**info.to_json(), "commit": base, "cached": True})
-    return RunResult(
-        verdict=sealed.verdict,
-        tree=sealed.tree,
+    return dataclasses.replace(
+        sealed,
         duration_s=0.0,
         stages=stages,
         root=str(root),
         commit=commit,
-        trigger=sealed.trigger,
         started_at=time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-        tools=sealed.tools,
-        environment=sealed.environment,
-        off_by_config=sealed.off_by_config,
         base=info,
     )
