@@ -2,9 +2,10 @@
 
 The ``pytest`` stage asks :func:`prepare` whether the change touches project code; if it does,
 the test run loads the ``gatekeeper_pytest_coverage`` plugin, which compiles only those files
-with line probes as they are imported (``gatekeeper_probe``: coverage.py's ``sys.settrace``
-tracer would slow every line of the suite before Python 3.12, even for one measured file;
-probes cost nothing outside the changed files), and the stage hands the data to the
+with line probes in front of their changed statements as they are imported
+(``gatekeeper_probe``: coverage.py's ``sys.settrace`` tracer would slow every line of the suite
+before Python 3.12, even for one measured file; probes cost nothing outside the changed
+statements), and the stage hands the data to the
 ``test-quality`` stage of the same gate run with :func:`publish`. The hand-over is in memory,
 keyed by repository and base, and checked against the files' content, so a measurement can
 never be read for another tree. When there is none (the pytest result came from the cache,
@@ -45,6 +46,8 @@ class Measurement:
 
     :ivar directory: the data directory (removed with ``keeper``).
     :ivar digests: repo-relative path -> sha256 of the content that was measured.
+    :ivar lines: repo-relative path -> the lines measured (the change's; only statements
+        holding one of them have probes).
     :ivar contexts: each test's lines were recorded under its node id.
     :ivar plugin: the module name of this run's copy of the measuring plugin (see
         :mod:`._private_plugin`).
@@ -52,6 +55,7 @@ class Measurement:
 
     directory: Path
     digests: Mapping[str, str]
+    lines: Mapping[str, frozenset[int]]
     contexts: bool
     keeper: tempfile.TemporaryDirectory[str] = field(repr=False, compare=False)
     plugin: str = PLUGIN
@@ -88,15 +92,15 @@ def digest(path: Path) -> str:
         return ""
 
 
-def start(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurement:
-    """A fresh data directory for a test run that records the lines of ``files``."""
+def start(ctx: StageContext, files: Mapping[str, frozenset[int]], contexts: bool) -> Measurement:
+    """A fresh data directory for a test run that records ``files``' lines (path -> lines)."""
     keeper = tempfile.TemporaryDirectory(prefix="gatekeeper-coverage-")
     directory = Path(keeper.name)
-    absolute = [os.path.realpath(ctx.root / f) for f in files]
-    (directory / "files").write_text("".join(f"{p}\n" for p in absolute), encoding="utf-8")
+    wanted = {os.path.realpath(ctx.root / f): sorted(lines) for f, lines in files.items()}
+    (directory / "files.json").write_text(json.dumps(wanted), encoding="utf-8")
     digests = {f: digest(ctx.root / f) for f in files}
     plugin = _private_plugin.install(REPORT_DIR / f"{PLUGIN}.py", directory / "plugin")
-    return Measurement(directory, digests, contexts, keeper, plugin)
+    return Measurement(directory, digests, dict(files), contexts, keeper, plugin)
 
 
 def prepare(ctx: StageContext) -> Measurement | None:
@@ -107,7 +111,7 @@ def prepare(ctx: StageContext) -> Measurement | None:
         changed = _change.changed_lines(ctx, ctx.base)
     except StageError:
         return None  # not a base git knows: the test-quality stage reports that itself
-    files = sorted(_change.package_files(ctx, changed))
+    files = _change.package_files(ctx, changed)
     return start(ctx, files, ctx.deep) if files else None
 
 
@@ -117,18 +121,24 @@ def publish(ctx: StageContext, measurement: Measurement) -> None:
         _MEASURED[(str(ctx.root), str(ctx.base))] = measurement
 
 
-def claim(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurement | None:
-    """The measurement of this run's tests if it covers ``files`` as they are now."""
+def claim(
+    ctx: StageContext, files: Mapping[str, frozenset[int]], contexts: bool
+) -> Measurement | None:
+    """The measurement of this run's tests if it covers ``files`` (path -> lines) as they are
+    now: the same content, and every line asked for measured."""
     with _LOCK:
         found = _MEASURED.pop((str(ctx.root), str(ctx.base)), None)
     if found is None or (contexts and not found.contexts):
         return None
-    if any(found.digests.get(f) != digest(ctx.root / f) for f in files):
-        return None
+    for path, lines in files.items():
+        if found.digests.get(path) != digest(ctx.root / path):
+            return None
+        if not lines <= found.lines.get(path, frozenset()):
+            return None
     return found
 
 
-def measure(ctx: StageContext, files: Sequence[str], contexts: bool) -> Measurement:
+def measure(ctx: StageContext, files: Mapping[str, frozenset[int]], contexts: bool) -> Measurement:
     """Run the project's tests under coverage here (no measurement was handed over).
 
     :raises StageError: pytest broke (exit 2-5 other than failing tests), or timed out.

@@ -102,7 +102,7 @@ def _slop(ctx: StageContext, changed: Mapping[str, frozenset[int]]) -> Iterator[
 
 def _coverage_findings(ctx: StageContext, package: Mapping[str, frozenset[int]]) -> list[Finding]:
     files = sorted(package)
-    measured = _coverage.claim(ctx, files, ctx.deep) or _coverage.measure(ctx, files, ctx.deep)
+    measured = _coverage.claim(ctx, package, ctx.deep) or _coverage.measure(ctx, package, ctx.deep)
     try:
         data = _coverage.read(ctx, measured, files)
     finally:

@@ -53,14 +53,17 @@ def test_third():
 """
 
 
-def _measure(tmp_path: Path, contexts: bool) -> dict[str, dict[str, set[int]]]:
+def _measure(
+    tmp_path: Path, contexts: bool, lines: range | list[int] = range(1, 18)
+) -> dict[str, dict[str, set[int]]]:
     project = tmp_path / "project"
     project.mkdir()
     (project / "calc.py").write_text(MODULE)
     (project / "test_calc.py").write_text(TESTS)
     data = tmp_path / "data"
     data.mkdir()
-    (data / "files").write_text(f"{os.path.realpath(project / 'calc.py')}\n")
+    wanted = {os.path.realpath(project / "calc.py"): list(lines)}
+    (data / "files.json").write_text(json.dumps(wanted))
     env = {
         **os.environ,
         "GATEKEEPER_COVERAGE_DIR": str(data),
@@ -96,3 +99,17 @@ def test_every_test_records_the_lines_it_runs_even_after_another_test_ran_them(t
     # The same sites again: their flags were cleared when the test changed.
     assert found["test_second"] == {7, 8, 9, 10, 13}
     assert found["test_third"] == {7, 8, 13}
+
+
+def test_only_the_statements_holding_a_changed_line_are_probed(tmp_path):
+    # Line 10 (`result += value`) and the `else:` line 11 (no statement of its own) changed:
+    # only line 10's statement records, however often the rest of the module runs.
+    assert _measure(tmp_path, contexts=False, lines=[10, 11])["files"]["calc.py"] == {10}
+
+
+def test_a_changed_header_line_probes_its_compound_statement_not_its_body(tmp_path):
+    # Line 9 is the `if`'s header; line 16's `def` runs at import, its body (17) never.
+    found = _measure(tmp_path, contexts=True, lines=[9, 16, 17])
+    assert found["files"]["calc.py"] == {9, 16}
+    assert found["contexts"]["test_second"] == {9}
+    assert "test_third" not in found["contexts"]  # an empty loop never reaches the `if`

@@ -629,8 +629,8 @@ import os
 
 def pytest_unconfigure(config):
     folder = os.environ["GATEKEEPER_COVERAGE_DIR"]
-    with open(os.path.join(folder, "files")) as fh:
-        files = [line.strip() for line in fh if line.strip()]
+    with open(os.path.join(folder, "files.json")) as fh:
+        files = list(json.load(fh))
     with open(os.path.join(folder, "hits-forged.json"), "w") as fh:
         json.dump({"files": {f: list(range(1, 400)) for f in files}, "contexts": {}}, fh)
 """
