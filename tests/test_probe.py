@@ -113,3 +113,69 @@ def test_a_changed_header_line_probes_its_compound_statement_not_its_body(tmp_pa
     assert found["files"]["calc.py"] == {9, 16}
     assert found["contexts"]["test_second"] == {9}
     assert "test_third" not in found["contexts"]  # an empty loop never reaches the `if`
+
+
+def _process(project: Path, data: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """A Python process the tests might start, with the measuring start-up hook."""
+    env = {
+        **os.environ,
+        "GATEKEEPER_COVERAGE_DIR": str(data),
+        "GATEKEEPER_COVERAGE_CONTEXTS": "0",
+        "PYTHONPATH": os.pathsep.join((str(REPORT_DIR / "_site"), str(REPORT_DIR))),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _hits(data: Path) -> list[set[int]]:
+    found = [json.loads(f.read_text())["files"] for f in sorted(data.glob("hits-*.json"))]
+    return [set(lines) for files in found for lines in files.values()]
+
+
+def test_processes_share_the_compiled_module_only_for_the_same_source(tmp_path):
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "calc.py").write_text(MODULE)
+    wanted = {os.path.realpath(project / "calc.py"): list(range(1, 30))}
+    (data / "files.json").write_text(json.dumps(wanted))
+    _process(project, data, "import calc; calc.total([5])")
+    assert (data / "code-0.bin").is_file()
+    # The tests rewrite the module (two lines on top): the kept code is not this source's.
+    (project / "calc.py").write_text("\n\n" + MODULE)
+    _process(project, data, "import calc; calc.total([5])")
+    first, second = _hits(data)
+    assert {1, 3, 6, 7, 8, 9, 10, 13, 16} == first
+    assert {n + 2 for n in first} == second
+    # A kept entry of another interpreter (or a damaged one) is compiled afresh, not read.
+    (data / "code-0.bin").write_bytes(b"3.99.0 (other)\0" + b"\x00garbage")
+    _process(project, data, "import calc; calc.total([5])")
+    assert _hits(data)[-1] == second
+
+
+def test_a_process_that_imports_no_changed_module_leaves_no_data(tmp_path):
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "calc.py").write_text(MODULE)
+    (data / "files.json").write_text(json.dumps({os.path.realpath(project / "calc.py"): [7]}))
+    _process(project, data, "import json")
+    assert not list(data.glob("hits-*.json"))
+
+
+def test_the_start_up_hook_loads_neither_ast_nor_typing_into_every_process():
+    # Every process of the tests imports it: what it adds is paid a thousand times over.
+    code = (
+        "import sys; before = set(sys.modules); import gatekeeper_probe; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPORT_DIR)}
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    added = set(done.stdout.split())
+    assert "gatekeeper_probe" in added
+    assert not added & {"ast", "typing", "importlib.abc", "threading", "contextlib"}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from types import ModuleType
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # imported at every test process's start: no typing at run time
+    from collections.abc import Sequence
+    from types import ModuleType
+    from typing import Any
 
 
 def spec_from_others(

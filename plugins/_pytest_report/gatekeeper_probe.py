@@ -24,26 +24,31 @@ standard library.
 
 from __future__ import annotations
 
-import ast
+import _thread
 import atexit
 import importlib
-import importlib.abc
 import importlib.machinery
 import json
+import marshal
 import os
 import sys
-import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from types import CodeType, ModuleType
-from typing import Any
+
+# Every Python process the tests start imports this module (``_site/sitecustomize.py``), so it
+# imports what start-up has already loaded and little more: the instrumenting (``ast``) waits
+# for a changed module's import, typing and ``importlib.abc`` (~20 ms) are for mypy only.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping, Sequence
+    from types import CodeType, ModuleType
+    from typing import Any
+
+    Sites = Sequence[Sequence[int]]
 
 PROBE = "__gatekeeper_probe__"
 SEEN = "__gatekeeper_seen__"
 #: In the data directory: what to measure, ``{absolute path: [lines]}``.
 FILES = "files.json"
 spec_from_others = importlib.import_module("gatekeeper_import_hook").spec_from_others
-
-Sites = Sequence[Sequence[int]]
 
 
 class Recorder:
@@ -55,7 +60,7 @@ class Recorder:
         self._context = ""
         self.files: dict[str, set[int]] = {}
         self.by_context: dict[str, dict[str, set[int]]] = {}
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self.flushes = 0
         self._flags: list[bytearray] = []
 
@@ -88,7 +93,11 @@ class Recorder:
 
         return flags, probe
 
-    def flush(self) -> None:
+    def flush(self, only_hits: bool = False) -> None:
+        """Write what was recorded; ``only_hits``: not when no changed module was imported
+        (a process that ends with nothing to say leaves no file)."""
+        if only_hits and not self.files:
+            return
         with self.lock:
             self.flushes += 1
             data = {
@@ -108,110 +117,6 @@ class Recorder:
                 pass
 
 
-def _docstring(body: list[ast.stmt]) -> ast.stmt | None:
-    first = body[0] if body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        return first if isinstance(first.value.value, str) else None
-    return None
-
-
-def _lines(node: ast.stmt) -> tuple[int, ...]:
-    decorators = getattr(node, "decorator_list", [])
-    return tuple(sorted({node.lineno, *(d.lineno for d in decorators)}))
-
-
-def _own_text(node: ast.stmt) -> range:
-    """The lines of a statement's own text: decorators to the end of a compound statement's
-    header (``if a and`` / ``b:``), not its body; all of a simple statement."""
-    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-    body = getattr(node, "body", None)
-    if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-        end = body[0].lineno - 1
-    else:
-        end = node.end_lineno or node.lineno
-    return range(first, max(end, node.lineno) + 1)
-
-
-class _Instrument(ast.NodeTransformer):
-    """A probe site before each wanted statement; docstrings and ``__future__`` imports stay
-    first.
-
-    :param wanted: the lines to measure; a statement gets a site when its own text holds one
-        of them (None: every statement).
-    ``sites[i]``: the lines site ``i`` stands for.
-    """
-
-    def __init__(self, wanted: Collection[int] | None = None) -> None:
-        self.sites: list[tuple[int, ...]] = []
-        self.wanted = None if wanted is None else frozenset(wanted)
-
-    def _wants(self, lines: Iterable[int]) -> bool:
-        return self.wanted is None or not self.wanted.isdisjoint(lines)
-
-    def _probe(self, lines: Iterable[int], where: ast.stmt) -> ast.stmt:
-        site = ast.Constant(len(self.sites))
-        self.sites.append(tuple(sorted(set(lines))))
-        seen = ast.Subscript(ast.Name(SEEN, ast.Load()), site, ast.Load())
-        call = ast.Expr(ast.Call(ast.Name(PROBE, ast.Load()), [site], []))
-        return ast.copy_location(ast.If(ast.UnaryOp(ast.Not(), seen), [call], []), where)
-
-    def generic_visit(self, node: ast.AST) -> ast.AST:
-        super().generic_visit(node)
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                setattr(node, name, self._block(block, keep_doc=name == "body"))
-        return node
-
-    def _block(self, block: list[ast.stmt], keep_doc: bool) -> list[ast.stmt]:
-        head: list[ast.stmt] = []
-        pending: list[int] = []
-        rest = list(block)
-        doc = _docstring(rest) if keep_doc else None
-        if doc is not None:
-            head.append(rest.pop(0))
-            pending += range(doc.lineno, (doc.end_lineno or doc.lineno) + 1)
-        while rest and isinstance(rest[0], ast.ImportFrom) and rest[0].module == "__future__":
-            future = rest.pop(0)
-            head.append(future)
-            pending.append(future.lineno)
-        out = head
-        for stmt in rest:
-            if self._wants(pending) or self._wants(_own_text(stmt)):
-                out.append(self._probe([*pending, *_lines(stmt)], stmt))
-            out.append(stmt)
-            pending = []
-        if pending and self._wants(pending):  # only a docstring: count it when the block runs
-            out.append(self._probe(pending, out[-1]))
-        return out
-
-
-def instrument(source: str, path: str, lines: Collection[int] | None = None) -> CodeType:
-    """``source`` compiled with its probes (line numbers unchanged).
-
-    :param lines: the lines to measure (the change's); None: every statement.
-    The module's first statement after its docstring and ``__future__`` imports binds the
-    probe, so the code records its lines however it is run (imported, or ``python -m``).
-    """
-    instrumenter = _Instrument(lines)
-    tree = instrumenter.visit(ast.parse(source, path))
-    body = tree.body
-    at = 0
-    while at < len(body) and (
-        (at == 0 and _docstring(body) is not None)
-        or (
-            isinstance(body[at], ast.ImportFrom) and getattr(body[at], "module", "") == "__future__"
-        )
-    ):
-        at += 1
-    sites = tuple(instrumenter.sites)
-    binding = f"{SEEN}, {PROBE} = __import__('gatekeeper_probe').probe({path!r}, {sites!r})"
-    bind = ast.parse(binding).body[0]
-    body.insert(at, ast.copy_location(bind, body[min(at, len(body) - 1)]) if body else bind)
-    ast.fix_missing_locations(tree)
-    return compile(tree, path, "exec", dont_inherit=True)
-
-
 def probe(path: str, sites: Sites) -> tuple[bytearray, Any]:
     """The flags and probe of ``path``'s sites in this process.
 
@@ -225,21 +130,60 @@ def probe(path: str, sites: Sites) -> tuple[bytearray, Any]:
 
 
 class _ProbedLoader(importlib.machinery.SourceFileLoader):
-    def __init__(self, fullname: str, path: str, lines: Collection[int]) -> None:
+    """Loads a changed file compiled with its probes.
+
+    The compiled code is kept in ``cache`` for the run's other processes (a suite that starts
+    its CLI a thousand times would parse and compile the file a thousand times): the entry
+    holds the interpreter's version and the source's bytes, and is used only when both are
+    this process's.
+    """
+
+    def __init__(self, fullname: str, path: str, lines: Collection[int], cache: str) -> None:
         super().__init__(fullname, path)
         self.lines = lines
+        self.cache = cache
 
     def get_code(self, fullname: str) -> CodeType:
-        with open(self.path, encoding="utf-8") as fh:
+        with open(self.path, "rb") as fh:
             source = fh.read()
-        return instrument(source, self.path, self.lines)
+        header = sys.version.encode() + b"\0"
+        code = self._cached(header, source)
+        if code is None:
+            instrument = importlib.import_module("gatekeeper_instrument").instrument
+            code = instrument(source.decode("utf-8"), self.path, self.lines)
+            self._store(header, source, code)
+        return code
+
+    def _cached(self, header: bytes, source: bytes) -> CodeType | None:
+        try:
+            with open(self.cache, "rb") as fh:
+                data = fh.read()
+            if not data.startswith(header):
+                return None
+            kept, code = marshal.loads(data[len(header) :])
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        return code if kept == source else None
+
+    def _store(self, header: bytes, source: bytes, code: CodeType) -> None:
+        tmp = f"{self.cache}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(header + marshal.dumps((source, code)))
+            os.replace(tmp, self.cache)
+        except OSError:
+            pass  # the next process compiles it again
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
+    """A ``sys.meta_path`` finder (see ``importlib.abc.MetaPathFinder``) that hands the
+    changed files to :class:`_ProbedLoader`."""
+
     def __init__(self, files: Mapping[str, Collection[int]], recorder: Recorder) -> None:
         self.files = files
         self.recorder = recorder
         self.names = {_name(p) for p in files}
+        self.index = {path: n for n, path in enumerate(sorted(files))}
 
     def find_spec(
         self,
@@ -254,7 +198,9 @@ class _Finder(importlib.abc.MetaPathFinder):
         origin = spec.origin if spec is not None else None
         lines = self.files.get(os.path.realpath(origin)) if origin else None
         if spec is not None and origin and lines is not None:
-            spec.loader = _ProbedLoader(fullname, origin, lines)
+            real = os.path.realpath(origin)
+            cache = os.path.join(self.recorder.directory, f"code-{self.index[real]}.bin")
+            spec.loader = _ProbedLoader(fullname, origin, lines, cache)
         return spec
 
 
@@ -285,5 +231,5 @@ def install() -> Recorder | None:
         return None  # nothing measured: the stage finds no data and says so
     _RECORDER = Recorder(directory, os.environ.get("GATEKEEPER_COVERAGE_CONTEXTS") == "1")
     sys.meta_path.insert(0, _Finder(files, _RECORDER))
-    atexit.register(_RECORDER.flush)
+    atexit.register(_RECORDER.flush, only_hits=True)
     return _RECORDER

@@ -2,17 +2,16 @@
 
 The ``pytest`` stage puts this directory on ``PYTHONPATH`` (with the plugins' directory right
 after it) while it measures a change, so every Python process of the test run imports it at
-start-up. It costs one import hook, consulted by name: only the changed files are compiled
-with probes (see ``gatekeeper_probe``). The project's own ``sitecustomize`` (the next one on
-``sys.path``) still runs. Imports only the standard library.
+start-up. It costs a few milliseconds and one import hook, consulted by name: only the changed
+files are compiled with probes (see ``gatekeeper_probe``). The project's own
+``sitecustomize`` (the next one on ``sys.path``) still runs. Imports only the standard
+library, and only what start-up has loaded already where it can.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.machinery
-import importlib.util
 import os
 import sys
 
@@ -23,12 +22,14 @@ def _chain() -> None:
     rest = [p for p in sys.path if os.path.abspath(p or ".") != here]
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is not None and spec.loader is not None:
-        module = importlib.util.module_from_spec(spec)
+        module = importlib.import_module("importlib.util").module_from_spec(spec)  # ~5 ms
         spec.loader.exec_module(module)
 
 
 # Without the plugins' directory on the path (a process that set its own PYTHONPATH) nothing
 # is recorded there.
-with contextlib.suppress(ImportError):
+try:  # noqa: SIM105 - contextlib.suppress would cost every process an import
     importlib.import_module("gatekeeper_probe").install()
+except ImportError:
+    pass
 _chain()
