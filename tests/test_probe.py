@@ -179,3 +179,114 @@ def test_the_start_up_hook_loads_neither_ast_nor_typing_into_every_process():
     added = set(done.stdout.split())
     assert "gatekeeper_probe" in added
     assert not added & {"ast", "typing", "importlib.abc", "threading", "contextlib"}
+
+
+# (module, changed lines, what the driver runs): changed statements whose probes could miss
+# what coverage.py sees, or see what it misses.
+AGREE = {
+    "multi-line __future__ import": (
+        "from __future__ import (\n    annotations,\n)\nx = 1\n",
+        [2],
+        "",
+    ),
+    "one-line if whose raise continues": (
+        'def check(ok):\n    if not ok: raise ValueError(\n        "bad value")\n    return ok\n',
+        [3],
+        "m.check(True)",
+    ),
+    "statement after a multi-line one on its line": ("x = (1,\n     2); y = 3\n", [2], ""),
+    "decorator argument line": (
+        "import functools\n\n\n@functools.lru_cache(\n    maxsize=8)\ndef f():\n    return 1\n",
+        [5],
+        "",
+    ),
+    "changed class docstring and unrun method": (
+        'class A:\n    """Doc\n    more."""\n\n    def m(self):\n        return 2\n',
+        [3, 6],
+        "m.A()",
+    ),
+    "else branch that does not run": (
+        "def f(v):\n    if v:\n        return 1\n    else:\n        return 2\n",
+        [4, 5],
+        "m.f(True)",
+    ),
+    "handler that does not run, finally that does": (
+        "def f():\n    try:\n        x = 1\n    except ValueError:\n        x = 2\n"
+        "    finally:\n        y = 3\n    return x + y\n",
+        [5, 7],
+        "m.f()",
+    ),
+    "second line of a signature": ("def f(a,\n      b):\n    return a\n", [2], ""),
+}
+
+
+def _coverage_py(project: Path, driver: str) -> tuple[list[int], list[int]]:
+    """coverage.py's statements and executed lines of m.py when ``driver`` runs."""
+    code = (
+        "import json, coverage\n"
+        "cov = coverage.Coverage(data_file=None, config_file=False)\n"
+        "cov.set_option('report:exclude_lines', [])\n"
+        f"cov.start()\nimport m\n{driver}\ncov.stop()\n"
+        "path = m.__file__\n"
+        "print(json.dumps([cov.analysis2(path)[1], sorted(cov.get_data().lines(path) or [])]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
+    )
+    statements, executed = json.loads(done.stdout)
+    return statements, executed
+
+
+@pytest.mark.parametrize("case", sorted(AGREE))
+def test_probes_and_coverage_py_agree_on_what_of_the_change_ran(tmp_path, case):
+    from gatekeeper_plugins import _uncovered
+
+    text, changed, driver = AGREE[case]
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "m.py").write_text(text)
+    (data / "files.json").write_text(json.dumps({os.path.realpath(project / "m.py"): changed}))
+    _process(project, data, f"import m\n{driver}")
+    probed = set().union(*_hits(data))
+    statements, executed = _coverage_py(project, driver)
+    by_probes = _uncovered.judge(text, changed, statements, probed)
+    by_coverage = _uncovered.judge(text, changed, statements, executed)
+    assert by_probes.changed  # the case is about a counted statement
+    assert by_probes.missed == by_coverage.missed
+
+
+def test_a_changed_instrumenter_is_not_imported_through_its_own_hook(tmp_path):
+    # This repository gating itself: the instrumenter is one of the changed files.
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "calc.py").write_text(MODULE)
+    wanted = {
+        os.path.realpath(project / "calc.py"): [7],
+        os.path.realpath(REPORT_DIR / "gatekeeper_instrument.py"): [1],
+    }
+    (data / "files.json").write_text(json.dumps(wanted))
+    forget = "import sys; sys.path[:] = [p for p in sys.path if 'pytest_report' not in p]"
+    _process(project, data, f"{forget}; import calc; calc.total([5])")
+    assert _hits(data) == [{7}]
+
+
+def test_code_compiled_at_one_optimisation_level_is_not_used_at_another(tmp_path):
+    project, data = tmp_path / "project", tmp_path / "data"
+    project.mkdir()
+    data.mkdir()
+    (project / "m.py").write_text("def f():\n    assert False, 'boom'\n    return 'skipped'\n")
+    (data / "files.json").write_text(json.dumps({os.path.realpath(project / "m.py"): [2]}))
+    env = {
+        **os.environ,
+        "GATEKEEPER_COVERAGE_DIR": str(data),
+        "PYTHONPATH": os.pathsep.join((str(REPORT_DIR / "_site"), str(REPORT_DIR))),
+    }
+    run = [sys.executable, "-c", "import m; print(m.f())"]
+    optimised = subprocess.run(
+        [run[0], "-O", *run[1:]], cwd=project, env=env, text=True, capture_output=True
+    )
+    plain = subprocess.run(run, cwd=project, env=env, capture_output=True, text=True)
+    assert optimised.stdout.strip() == "skipped"
+    assert plain.returncode == 1 and "AssertionError: boom" in plain.stderr

@@ -40,12 +40,28 @@ def _own_text(node: ast.stmt) -> range:
     return range(first, max(end, node.lineno) + 1)
 
 
+def wanted_lines(tree: ast.Module, changed: Collection[int]) -> frozenset[int]:
+    """The own text of every statement that holds a changed line.
+
+    A statement whose own text meets these lines gets a site: the changed statements, and any
+    other statement that starts on one of their lines (``if x: raise E(`` / ``"y")`` with the
+    second line changed: coverage.py counts the ``raise`` at the ``if``'s line, which runs
+    whenever the ``if`` does).
+    """
+    lines = frozenset(changed)
+    found = set(lines)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not lines.isdisjoint(text := _own_text(node)):
+            found.update(text)
+    return frozenset(found)
+
+
 class _Instrument(ast.NodeTransformer):
     """A probe site before each wanted statement; docstrings and ``__future__`` imports stay
     first.
 
-    :param wanted: the lines to measure; a statement gets a site when its own text holds one
-        of them (None: every statement).
+    :param wanted: the lines to measure (see :func:`wanted_lines`); a statement gets a site
+        when its own text holds one of them (None: every statement).
     ``sites[i]``: the lines site ``i`` stands for.
     """
 
@@ -73,23 +89,26 @@ class _Instrument(ast.NodeTransformer):
 
     def _block(self, block: list[ast.stmt], keep_doc: bool) -> list[ast.stmt]:
         head: list[ast.stmt] = []
-        pending: list[int] = []
+        pending: list[int] = []  # lines recorded by the next site
+        text: list[int] = []  # and the statements they stand for (a site is wanted there too)
         rest = list(block)
         doc = _docstring(rest) if keep_doc else None
         if doc is not None:
             head.append(rest.pop(0))
             pending += range(doc.lineno, (doc.end_lineno or doc.lineno) + 1)
+            text += pending
         while rest and isinstance(rest[0], ast.ImportFrom) and rest[0].module == "__future__":
             future = rest.pop(0)
             head.append(future)
             pending.append(future.lineno)
+            text += _own_text(future)
         out = head
         for stmt in rest:
-            if self._wants(pending) or self._wants(_own_text(stmt)):
+            if self._wants(text) or self._wants(_own_text(stmt)):
                 out.append(self._probe([*pending, *_lines(stmt)], stmt))
             out.append(stmt)
-            pending = []
-        if pending and self._wants(pending):  # only a docstring: count it when the block runs
+            pending, text = [], []
+        if pending and self._wants(text):  # only a docstring: count it when the block runs
             out.append(self._probe(pending, out[-1]))
         return out
 
@@ -101,8 +120,9 @@ def instrument(source: str, path: str, lines: Collection[int] | None = None) -> 
     The module's first statement after its docstring and ``__future__`` imports binds the
     probe, so the code records its lines however it is run (imported, or ``python -m``).
     """
-    instrumenter = _Instrument(lines)
-    tree = instrumenter.visit(ast.parse(source, path))
+    tree = ast.parse(source, path)
+    instrumenter = _Instrument(None if lines is None else wanted_lines(tree, lines))
+    tree = instrumenter.visit(tree)
     body = tree.body
     at = 0
     while at < len(body) and (

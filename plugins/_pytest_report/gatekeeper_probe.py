@@ -129,6 +129,28 @@ def probe(path: str, sites: Sites) -> tuple[bytearray, Any]:
     return recorder.probe_for(os.path.realpath(path), sites)
 
 
+def _instrumenter() -> Any:
+    """``gatekeeper_instrument``, loaded from this module's folder by file, not by name.
+
+    The import hook is in place by then: found through ``sys.meta_path``, a changed
+    ``gatekeeper_instrument`` (this repository gating itself) would be handed to the hook that
+    needs it, and a test that replaced ``sys.path`` would find none.
+    """
+    global _INSTRUMENTER
+    if _INSTRUMENTER is None:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gatekeeper_instrument.py")
+        loader = importlib.machinery.SourceFileLoader("_gatekeeper_instrument", path)
+        util = importlib.import_module("importlib.util")
+        spec = util.spec_from_loader(loader.name, loader)
+        module = util.module_from_spec(spec)
+        loader.exec_module(module)
+        _INSTRUMENTER = module
+    return _INSTRUMENTER
+
+
+_INSTRUMENTER: Any = None
+
+
 class _ProbedLoader(importlib.machinery.SourceFileLoader):
     """Loads a changed file compiled with its probes.
 
@@ -146,11 +168,11 @@ class _ProbedLoader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> CodeType:
         with open(self.path, "rb") as fh:
             source = fh.read()
-        header = sys.version.encode() + b"\0"
+        # compile() takes -O / -OO from the process: a code object is this level's only.
+        header = f"{sys.version}\0{sys.flags.optimize}\0".encode()
         code = self._cached(header, source)
         if code is None:
-            instrument = importlib.import_module("gatekeeper_instrument").instrument
-            code = instrument(source.decode("utf-8"), self.path, self.lines)
+            code = _instrumenter().instrument(source.decode("utf-8"), self.path, self.lines)
             self._store(header, source, code)
         return code
 
