@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     )
     run = run_gate(request)
     if not args.stage and not args.skip and request.change is not None:
-        from gatekeeper.push.check import seal_clean_run
+        from gatekeeper.push.seal import seal_clean_run
 
         judged = request.change.ref
         said = seal_clean_run(root, run, judged, judged, args.deep)

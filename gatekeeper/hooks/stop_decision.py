@@ -107,7 +107,7 @@ def _run(
         return Outcome(None, f"{exc.message}{hint}")
     ledger.record_run(state, run, session_id=hook.session_id)
     if not args.stage and not args.skip:
-        from gatekeeper.push.check import seal_clean_run
+        from gatekeeper.push.seal import seal_clean_run
 
         said = seal_clean_run(root, run, base, base, deep=False)
         if said:

@@ -406,7 +406,7 @@ class _Driver:
 
     def seal(self, run: RunResult) -> None:
         """Seal the clean tree for the push that usually follows (see ``push.verdicts``)."""
-        from gatekeeper.push.check import seal_clean_run
+        from gatekeeper.push.seal import seal_clean_run
 
         if self.req.only or self.req.skip:
             return  # the push runs every stage: the loop's stored results would not cover it

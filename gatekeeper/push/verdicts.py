@@ -8,7 +8,7 @@ a key over all of those, signed with the user's key (:mod:`gatekeeper.userstate`
 dir is inside the working tree, where a fixer can write, and an unsigned record is ignored).
 The next push of the same tree against a base with the same tree replays it: no snapshot, no
 stage. The loop seals its final tree the same way when it ends clean (:func:`seal_for_push`
-in :mod:`gatekeeper.push.check`), so the push that follows a clean loop is a look-up.
+in :mod:`gatekeeper.push.seal`), so the push that follows a clean loop is a look-up.
 
 Only ``passed`` verdicts are sealed; a push that failed, or could not run, always runs again.
 The key is deliberately wider than the stage cache's (every ``GATEKEEPER_*`` variable, the
