@@ -12,7 +12,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gatekeeper.push import snapshot
 
@@ -127,7 +127,7 @@ def verdict_key(
 
 def sealed(
     root: Path, state: Path, key: tuple[str, str] | None, options: PushOptions
-) -> dict[str, Any] | None:
+) -> dict[str, object] | None:
     """The sealed record for ``key`` (from :func:`verdict_key`), or None: no key, ``--no-cache``,
     or no valid record (see :func:`gatekeeper.push.verdicts.lookup`)."""
     from gatekeeper.push import verdicts
@@ -235,7 +235,7 @@ def replayable(checkout: Path, result: RunResult) -> bool:
 def replay(
     root: Path,
     state: Path,
-    record: dict[str, Any],
+    record: dict[str, object],
     commit: str,
     base: str | None,
     options: PushOptions,

@@ -129,7 +129,7 @@ def probe(path: str, sites: Sites) -> tuple[bytearray, Any]:
     return recorder.probe_for(os.path.realpath(path), sites)
 
 
-def _instrumenter() -> Any:
+def _instrumenter() -> ModuleType:
     """``gatekeeper_instrument``, loaded from this module's folder by file, not by name.
 
     The import hook is in place by then: found through ``sys.meta_path``, a changed
@@ -148,7 +148,7 @@ def _instrumenter() -> Any:
     return _INSTRUMENTER
 
 
-_INSTRUMENTER: Any = None
+_INSTRUMENTER: ModuleType | None = None
 
 
 class _ProbedLoader(importlib.machinery.SourceFileLoader):

@@ -28,8 +28,13 @@ def _chain() -> None:
 
 # Without the plugins' directory on the path (a process that set its own PYTHONPATH) nothing
 # is recorded there.
-try:  # noqa: SIM105 - contextlib.suppress would cost every process an import
-    importlib.import_module("gatekeeper_probe").install()
-except ImportError:
-    pass
+def _install() -> None:
+    try:  # not contextlib.suppress: one import less in every process
+        probe = importlib.import_module("gatekeeper_probe")
+    except ImportError:
+        return
+    probe.install()
+
+
+_install()
 _chain()
