@@ -89,26 +89,25 @@ class _Instrument(ast.NodeTransformer):
 
     def _block(self, block: list[ast.stmt], keep_doc: bool) -> list[ast.stmt]:
         head: list[ast.stmt] = []
-        pending: list[int] = []  # lines recorded by the next site
-        text: list[int] = []  # and the statements they stand for (a site is wanted there too)
+        # Lines the next site records (a docstring, ``__future__`` imports); wanted_lines
+        # holds a multi-line import's whole text whenever one of its lines changed.
+        pending: list[int] = []
         rest = list(block)
         doc = _docstring(rest) if keep_doc else None
         if doc is not None:
             head.append(rest.pop(0))
             pending += range(doc.lineno, (doc.end_lineno or doc.lineno) + 1)
-            text += pending
         while rest and isinstance(rest[0], ast.ImportFrom) and rest[0].module == "__future__":
             future = rest.pop(0)
             head.append(future)
             pending.append(future.lineno)
-            text += _own_text(future)
         out = head
         for stmt in rest:
-            if self._wants(text) or self._wants(_own_text(stmt)):
+            if self._wants(pending) or self._wants(_own_text(stmt)):
                 out.append(self._probe([*pending, *_lines(stmt)], stmt))
             out.append(stmt)
-            pending, text = [], []
-        if pending and self._wants(text):  # only a docstring: count it when the block runs
+            pending = []
+        if pending and self._wants(pending):  # only a docstring: count it when the block runs
             out.append(self._probe(pending, out[-1]))
         return out
 
